@@ -1,0 +1,28 @@
+// swift-tools-version: 6.1
+//
+// Exo's pure-logic modules. Each compiles for the host (tested by `swift test`)
+// and, unchanged, for `x86_64-unknown-none-elf` in Embedded Swift, where the
+// Makefile links them into the kernel. Nothing here touches hardware: what a
+// module needs from the machine it takes as a generic parameter.
+import PackageDescription
+
+let package = Package(
+    name: "Exo",
+    products: [
+        .library(name: "ExoKit", targets: ["ExoKit"]),
+        .library(name: "ExoBoot", targets: ["ExoBoot"]),
+        .library(name: "ExoX86", targets: ["ExoX86"]),
+    ],
+    targets: [
+        // Typed errors, bit manipulation, number formatting, statistics.
+        .target(name: "ExoKit"),
+        // Multiboot 1/2 boot information and the kernel command line.
+        .target(name: "ExoBoot", dependencies: ["ExoKit"]),
+        // x86_64 hardware structures as typed values: segment and gate
+        // descriptors, the TSS, exception vectors, RFLAGS, page-fault codes.
+        .target(name: "ExoX86", dependencies: ["ExoKit"]),
+        .testTarget(name: "ExoKitTests", dependencies: ["ExoKit"]),
+        .testTarget(name: "ExoBootTests", dependencies: ["ExoBoot"]),
+        .testTarget(name: "ExoX86Tests", dependencies: ["ExoX86"]),
+    ]
+)

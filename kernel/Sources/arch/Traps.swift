@@ -1,0 +1,76 @@
+import CExoArch
+import ExoKit
+import ExoX86
+
+/// What the last recovered exception looked like. The exception tests
+/// clear it, provoke a fault, and compare.
+struct TrapRecord: Equatable {
+    var vector: UInt64
+    var errorCode: UInt64
+    var rip: UInt64
+    var cr2: UInt64
+}
+
+/// Exception dispatch: every vector below 32 arrives in `handleException`.
+///
+/// Policy, in order:
+/// 1. #BP (int3) is a trap: note it and continue after the instruction.
+/// 2. A fault at an instruction listed in the exception table (probes.S;
+///    later the user-copy routines) resumes at its fixup address.
+/// 3. Anything else in the kernel is fatal: print the full report
+///    (`CrashReport`) and end the run with the failure code.
+enum Traps {
+    nonisolated(unsafe) static var lastRecovered: TrapRecord? = nil
+    nonisolated(unsafe) static var breakpointCount: UInt64 = 0
+    /// When false (benchmarks), breakpoints are counted but not logged.
+    nonisolated(unsafe) static var logBreakpoints = true
+
+    static func handleException(_ frame: inout TrapFrame) {
+        let vector = ExceptionVector(UInt8(truncatingIfNeeded: frame.vector))
+        if vector == .breakpoint {
+            breakpointCount &+= 1
+            lastRecovered = TrapRecord(vector: frame.vector, errorCode: frame.errorCode, rip: frame.rip, cr2: 0)
+            if logBreakpoints {
+                Log.debug("breakpoint at \(Hex.string(frame.rip)); continuing")
+            }
+            return
+        }
+        if let resume = ExceptionTable.fixup(for: frame.rip) {
+            let cr2 = vector == .pageFault ? CPU.cr2 : 0
+            lastRecovered = TrapRecord(vector: frame.vector, errorCode: frame.errorCode, rip: frame.rip, cr2: cr2)
+            frame.rip = resume
+            return
+        }
+        CrashReport.exception(frame)
+    }
+}
+
+/// The kernel's exception table: (faulting instruction, resume address)
+/// pairs emitted by the EXTABLE macro into section .exo_extable.
+enum ExceptionTable {
+    static func fixup(for rip: UInt64) -> UInt64? {
+        let start = __extable_start_address()
+        let end = __extable_end_address()
+        // Safety: the linker script places only 16-byte (fault, resume)
+        // pairs between these symbols, 8-byte aligned.
+        let entries = UnsafePointer<UInt64>(bitPattern: UInt(start))!
+        let count = Int(truncatingIfNeeded: (end &- start) >> 4)
+        for index in 0..<count where entries[2 * index] == rip {
+            return entries[2 * index + 1]
+        }
+        return nil
+    }
+}
+
+/// Entry from traps.S for every vector, with interrupts off.
+@_cdecl("exo_trap")
+func exoTrap(_ rawFrame: UnsafeMutableRawPointer) {
+    // Safety: traps.S passes the stack address of the frame it just built,
+    // laid out as TrapFrame (checked by cpu.trap_frame_matches_the_entry_code).
+    let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+    if frame.pointee.vector < 32 {
+        Traps.handleException(&frame.pointee)
+    } else {
+        InterruptRouting.dispatch(vector: UInt8(truncatingIfNeeded: frame.pointee.vector))
+    }
+}

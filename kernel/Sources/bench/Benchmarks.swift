@@ -1,0 +1,65 @@
+import CExoArch
+import ExoKit
+
+/// In-kernel microbenchmarks, selected with `exo.bench=<name>[,<name>]|all`.
+///
+/// Each prints one line: `bench <name> <median> guest-instructions` plus
+/// `key=value` details. Under QEMU `-icount shift=0` the TSC advances once
+/// per guest instruction, so medians are instruction counts, identical on
+/// every run. Each sample is one rdtsc-bracketed operation; the median
+/// rdtsc-pair overhead is measured first and subtracted from the others.
+enum Benchmarks {
+    static let iterations = 1001
+    static let warmup = 16
+
+    static let all: [(name: StaticString, run: (UInt64) -> UInt64)] = [
+        ("rdtsc_overhead", { _ in measureRdtscOverhead() }),
+        ("empty_call", { overhead in measure(overhead) { exo_empty_function() } }),
+        ("exception_roundtrip", { overhead in measure(overhead) { exo_int3() } }),
+    ]
+
+    static func run(selection: String) -> Bool {
+        let wanted = selection.split(separator: ",").map(String.init)
+        let unknown = wanted.filter { name in name != "all" && !all.contains { $0.name.description == name } }
+        if !unknown.isEmpty {
+            Log.error("bench: unknown benchmark(s) \(unknown); known: \(all.map { $0.name.description })")
+            return false
+        }
+        Traps.logBreakpoints = false
+        defer { Traps.logBreakpoints = true }
+        let overhead = measureRdtscOverhead()
+        for benchmark in all where wanted.contains("all") || wanted.contains(benchmark.name.description) {
+            let median = benchmark.run(overhead)
+            let details = benchmark.name.description == "rdtsc_overhead" ? "" : " overhead=\(overhead)"
+            Console.write("bench \(benchmark.name.description) \(median) guest-instructions iterations=\(iterations)\(details)\n")
+        }
+        return true
+    }
+
+    /// Median instructions between two back-to-back timestamp reads.
+    static func measureRdtscOverhead() -> UInt64 {
+        var samples: [UInt64] = []
+        samples.reserveCapacity(iterations)
+        for index in 0..<(iterations + warmup) {
+            let start = CPU.timestamp()
+            let end = CPU.timestamp()
+            if index >= warmup { samples.append(end &- start) }
+        }
+        return Statistics.median(samples) ?? 0
+    }
+
+    /// Median cost of `operation`, minus the timestamp overhead.
+    @inline(__always)
+    static func measure(_ overhead: UInt64, _ operation: () -> Void) -> UInt64 {
+        var samples: [UInt64] = []
+        samples.reserveCapacity(iterations)
+        for index in 0..<(iterations + warmup) {
+            let start = CPU.timestamp()
+            operation()
+            let end = CPU.timestamp()
+            if index >= warmup { samples.append(end &- start) }
+        }
+        let median = Statistics.median(samples) ?? 0
+        return median > overhead ? median - overhead : 0
+    }
+}

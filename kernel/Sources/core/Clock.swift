@@ -1,0 +1,31 @@
+/// Time since boot from the TSC, calibrated against the PIT.
+///
+/// Invariant TSC is assumed (QEMU and every x86_64 CPU of the last decade
+/// have it). Under `-icount shift=0` the TSC counts guest instructions and
+/// the PIT runs on the same virtual clock, so calibration still holds.
+enum Clock {
+    nonisolated(unsafe) private(set) static var timestampAtBoot: UInt64 = 0
+    nonisolated(unsafe) private(set) static var timestampHz: UInt64 = 0
+
+    /// The calibration window: long enough that one PIT tick (0.84 µs) is
+    /// noise, short enough not to matter for boot time.
+    static let calibrationMicroseconds: UInt64 = 5_000
+
+    static func markBoot(timestamp: UInt64) { timestampAtBoot = timestamp }
+
+    static func calibrate() {
+        let ticks = PIT.measureTimestampTicks(overMicroseconds: calibrationMicroseconds)
+        timestampHz = ticks * 1_000_000 / calibrationMicroseconds
+    }
+
+    /// Microseconds since `markBoot`, or 0 before calibration.
+    static func microsecondsSinceBoot() -> UInt64 {
+        guard timestampHz != 0 else { return 0 }
+        let elapsed = CPU.timestamp() &- timestampAtBoot
+        // Split to stay in 64 bits: the remainder is below the frequency
+        // (< 10^11), so remainder * 10^6 cannot overflow.
+        let seconds = elapsed / timestampHz
+        let remainder = elapsed % timestampHz
+        return seconds * 1_000_000 + remainder * 1_000_000 / timestampHz
+    }
+}

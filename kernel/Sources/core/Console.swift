@@ -1,0 +1,99 @@
+import ExoKit
+
+/// The kernel console: COM1, line-based, machine-readable.
+///
+/// Output translates "\n" to "\r\n" for terminals. The `write` overloads
+/// never allocate, so crash reports can use them with a broken heap.
+enum Console {
+    static func write(byte: UInt8) {
+        if byte == 0x0A { Serial16550.com1.write(byte: 0x0D) }
+        Serial16550.com1.write(byte: byte)
+    }
+
+    static func write(_ text: StaticString) {
+        text.withUTF8Buffer { for byte in $0 { write(byte: byte) } }
+    }
+
+    static func write(_ text: String) {
+        var copy = text
+        copy.withUTF8 { for byte in $0 { write(byte: byte) } }
+    }
+
+    static func write(bytes: UnsafeBufferPointer<UInt8>) {
+        for byte in bytes { write(byte: byte) }
+    }
+
+    /// `0x` and 16 hex digits.
+    static func writeHex(_ value: UInt64, digits: Int = 16) {
+        write("0x")
+        Hex.write(value, digits: digits) { write(byte: $0) }
+    }
+
+    static func writeDecimal(_ value: UInt64) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = 0x30 + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest != 0
+            while count > 0 {
+                count -= 1
+                write(byte: buffer[count])
+            }
+        }
+    }
+}
+
+/// Kernel log lines: `[   seconds.micros] level: message`.
+///
+/// The timestamp is time since boot from the calibrated TSC (zero until the
+/// calibration has run).
+enum Log {
+    enum Level: Int {
+        case debug, info, warning, error
+        var label: StaticString {
+            switch self {
+            case .debug: "debug"
+            case .info: "info"
+            case .warning: "warn"
+            case .error: "error"
+            }
+        }
+    }
+
+    nonisolated(unsafe) static var minimumLevel = Level.info
+
+    static func debug(_ message: @autoclosure () -> String) { log(.debug, message()) }
+    static func info(_ message: @autoclosure () -> String) { log(.info, message()) }
+    static func warning(_ message: @autoclosure () -> String) { log(.warning, message()) }
+    static func error(_ message: @autoclosure () -> String) { log(.error, message()) }
+
+    static func log(_ level: Level, _ message: @autoclosure () -> String) {
+        guard level.rawValue >= minimumLevel.rawValue else { return }
+        writeTimestamp()
+        Console.write(level.label)
+        Console.write(": ")
+        Console.write(message())
+        Console.write("\n")
+    }
+
+    static func writeTimestamp() {
+        let micros = Clock.microsecondsSinceBoot()
+        let seconds = micros / 1_000_000
+        let fraction = micros % 1_000_000
+        Console.write("[")
+        var width: UInt64 = 10_000
+        while width > 1 && seconds < width { Console.write(" "); width /= 10 }
+        Console.writeDecimal(seconds)
+        Console.write(".")
+        var scale: UInt64 = 100_000
+        while scale > 1 && fraction < scale { Console.write("0"); scale /= 10 }
+        Console.writeDecimal(fraction)
+        Console.write("] ")
+    }
+}

@@ -1,0 +1,128 @@
+import CExoArch
+import ExoBoot
+import ExoKit
+
+/// What boot learned, kept for the rest of the kernel and its tests.
+enum BootState {
+    nonisolated(unsafe) static var magic: UInt32 = 0
+    nonisolated(unsafe) static var infoAddress: UInt64 = 0
+    nonisolated(unsafe) static var info: BootInfo? = nil
+    nonisolated(unsafe) static var commandLine = KernelCommandLine("")
+    /// The TSC at kmain's first instruction: under icount, the guest
+    /// instructions executed since reset (firmware and loader included).
+    nonisolated(unsafe) static var timestampAtKmain: UInt64 = 0
+}
+
+/// Reads physical memory through the boot direct map (the first 4 GiB).
+struct DirectMapReader: PhysicalMemoryReader {
+    func byte(at address: UInt64) -> UInt8? {
+        guard address < KernelLayout.bootDirectMapSize else { return nil }
+        // Safety: the boot tables map all of [0, 4 GiB) at kernelBase.
+        return UnsafePointer<UInt8>(bitPattern: UInt(KernelLayout.virtual(physical: address)))!.pointee
+    }
+}
+
+/// The Swift entry point, called by boot.S on the boot stack with
+/// interrupts off, in long mode, with only the kernel half mapped.
+@_cdecl("kmain")
+func kmain(_ magic: UInt32, _ infoAddress: UInt32) -> Never {
+    BootState.timestampAtKmain = CPU.timestamp()
+    BootState.magic = magic
+    BootState.infoAddress = UInt64(infoAddress)
+
+    // Order matters: the FPU before any Dictionary, the console before any
+    // message, the IDT before anything that can fault.
+    CPU.initializeFloatingPoint()
+    Serial16550.com1.initialize()
+    DescriptorTables.install()
+    InterruptRouting.remapAndMaskAll()
+    BootPaging.unmapBootStackGuard()
+    Clock.markBoot(timestamp: BootState.timestampAtKmain)
+    Clock.calibrate()
+
+    Log.info("Exo \(Exo.version) (x86_64, Embedded Swift) starting")
+    Console.write("boot: kmain at tsc=")
+    Console.writeDecimal(BootState.timestampAtKmain)
+    Console.write("\n")
+    Log.info("cpu: TSC \(Clock.timestampHz / 1_000_000) MHz (PIT-calibrated); entropy: \(CPU.hasRDRAND ? "rdrand" : "tsc-jitter (weak)")")
+
+    let info = parseBootInformation(magic: magic, infoAddress: UInt64(infoAddress), memory: DirectMapReader())
+    BootState.info = info
+    BootState.commandLine = KernelCommandLine(info.commandLine)
+    BootReport.print(info)
+
+    if let action = BootState.commandLine.value(of: "exo.debug") {
+        runDebugAction(action, magic: magic, infoAddress: UInt64(infoAddress))
+    }
+    if let selection = BootState.commandLine.value(of: "exo.test") {
+        let passed = KernelTests.run(selection: selection)
+        DebugExit.exit(passed ? .success : .failure)
+    }
+    if let selection = BootState.commandLine.value(of: "exo.bench") {
+        let passed = Benchmarks.run(selection: selection)
+        DebugExit.exit(passed ? .success : .failure)
+    }
+
+    Console.write("\nExo \(Exo.version) — an x86_64 kernel in Embedded Swift\n")
+    Log.info("boot: ready in \(Clock.microsecondsSinceBoot()) us since kmain")
+    Console.write("exo: ready\n")
+    Monitor.run()
+}
+
+/// `exo.debug=<action>`: deliberate failures, so the runners can check
+/// that each one ends in a readable report and the failure exit status.
+func runDebugAction(_ action: String, magic: UInt32, infoAddress: UInt64) {
+    switch action {
+    case "panic":
+        panic("deliberate panic requested with exo.debug=panic")
+    case "fault":
+        // An address the optimizer cannot see is constant: 8 plus a bit of
+        // the calibrated frequency that is always zero in practice.
+        let address = UInt(8 + (Clock.timestampHz >> 63))
+        let value = UnsafePointer<UInt64>(bitPattern: address)!.pointee
+        Log.error("read \(value) from the null page without a fault")
+    case "stack-overflow":
+        exo_probe_exhaust_stack()
+    case "corrupt-bootinfo":
+        // Hand the parser the loader's block with one field broken, exactly
+        // as a buggy loader would.
+        Log.warning("exo.debug=corrupt-bootinfo: re-reading the boot information with a corrupted field")
+        let corrupted = CorruptingReader(base: DirectMapReader(), magic: magic, infoAddress: infoAddress)
+        _ = parseBootInformation(magic: magic, infoAddress: infoAddress, memory: corrupted)
+        panic("corrupted boot information was accepted")
+    default:
+        Log.warning("exo.debug: unknown action '\(action)' (known: panic, fault, stack-overflow, corrupt-bootinfo)")
+    }
+}
+
+/// Parses the loader's boot information or stops with a readable report.
+func parseBootInformation<M: PhysicalMemoryReader>(magic: UInt32, infoAddress: UInt64, memory: M) -> BootInfo {
+    do {
+        return try BootInfoParser.parse(magic: magic, infoAddress: infoAddress, memory: memory)
+    } catch {
+        panic("boot information refused (magic \(Hex.string(UInt64(magic), digits: 8)) at \(Hex.string(infoAddress))): \(error.description)")
+    }
+}
+
+/// A reader that returns the loader's bytes with one thing broken, the way
+/// a buggy loader would hand them over: multiboot2's total_size claims
+/// 4 GiB; multiboot1's memory map points at memory that cannot be read.
+struct CorruptingReader<Base: PhysicalMemoryReader>: PhysicalMemoryReader {
+    let base: Base
+    let magic: UInt32
+    let infoAddress: UInt64
+
+    func byte(at address: UInt64) -> UInt8? {
+        if magic == BootInfoParser.multiboot2Magic {
+            return address &- infoAddress < 4 ? 0xFF : base.byte(at: address)
+        }
+        let mapStart = (0..<4).reduce(UInt64(0)) { value, index in
+            value | UInt64(base.byte(at: infoAddress + 48 + UInt64(index)) ?? 0) << (8 * UInt64(index))
+        }
+        return address >= mapStart && address < mapStart + 24 ? nil : base.byte(at: address)
+    }
+}
+
+enum Exo {
+    static let version: StaticString = "0.1.0"
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` and CI run it:
+#   1. `swift test`: every pure module's host suite (its own summary is printed);
+#   2. the kernel image and ISO are built;
+#   3. in-QEMU runs under TCG (tools/ktest.py): the in-kernel suites booted
+#      with -kernel (multiboot1) and from the GRUB ISO (multiboot2), and the
+#      runs that must fail cleanly (panic, corrupt boot information);
+#   4. benchmark determinism: two icount runs must print identical figures.
+# Ends with the line "N passed, M failed" (tools/test_summary.py).
+set -u
+cd "$(dirname "$0")/.."
+export PATH="${TOOLCHAIN:-/opt/swift/usr/bin}:$PATH"
+
+mkdir -p build/logs
+rm -f build/ktest-summary.jsonl build/swift-tests*.xml
+
+echo "== swift test (host suites)"
+swift test --xunit-output build/swift-tests.xml 2>&1 | tee build/logs/swift-test.log
+swift_status=${PIPESTATUS[0]}
+
+echo "== building the kernel image and ISO"
+build_ok=1
+if ! make --no-print-directory kernel iso > build/logs/build.log 2>&1; then
+    build_ok=0
+    tail -40 build/logs/build.log
+fi
+
+ktest() { tools/ktest.py --quiet --summary build/ktest-summary.jsonl "$@"; }
+
+if [ "$build_ok" = 1 ]; then
+    echo "== in-kernel suites, -kernel (multiboot1)"
+    ktest --name kernel-mb1 --kernel build/exo.elf --append "exo.test=all" --expect-exit 33 --timeout 60
+    echo "== in-kernel suites, GRUB ISO (multiboot2)"
+    ktest --name iso-mb2 --iso build/exo.iso --append "exo.test=all" --expect-exit 33 --timeout 90 \
+        --expect-text "boot: multiboot2 from GRUB"
+    echo "== in-kernel suites, -smp 2, 1 GiB, -cpu max"
+    ktest --name kernel-max --kernel build/exo.elf --append "exo.test=all" --expect-exit 33 --timeout 60 \
+        --qemu-arg=-smp --qemu-arg=2 --qemu-arg=-m --qemu-arg=1G --qemu-arg=-cpu --qemu-arg=max
+    echo "== a panic ends the run with status 35 and a report"
+    ktest --name panic-report --kernel build/exo.elf --append "exo.debug=panic" --expect-exit 35 --timeout 30 \
+        --expect-text "PANIC: deliberate panic" --expect-text "registers:" --expect-text "backtrace:" \
+        --expect-text "kmain" --expect-text "exo: halted after a fatal error"
+    echo "== corrupt boot information is refused: status 35, readable report"
+    ktest --name corrupt-bootinfo-mb1 --kernel build/exo.elf --append "exo.debug=corrupt-bootinfo" \
+        --expect-exit 35 --timeout 30 --expect-text "PANIC: boot information refused"
+    ktest --name corrupt-bootinfo-mb2 --iso build/exo.iso --append "exo.debug=corrupt-bootinfo" \
+        --expect-exit 35 --timeout 90 --expect-text "PANIC: boot information refused"
+    echo "== an unhandled kernel fault is reported with its vector, registers and backtrace"
+    ktest --name fatal-fault-report --kernel build/exo.elf --append "exo.debug=fault" --expect-exit 35 --timeout 30 \
+        --expect-text "EXCEPTION 14 #PF page fault" --expect-text "null pointer dereference" \
+        --expect-text "CR2=0x0000000000000008" --expect-text "backtrace:"
+    echo "== a kernel stack overflow hits the guard page and is reported as such"
+    ktest --name stack-overflow-report --kernel build/exo.elf --append "exo.debug=stack-overflow" \
+        --expect-exit 35 --timeout 30 --expect-text "kernel stack overflow: boot stack ran into its guard page"
+    echo "== benchmarks are deterministic under icount"
+    tools/bench.py --kernel build/exo.elf --runs 2 --summary build/ktest-summary.jsonl
+fi
+
+echo
+tools/test_summary.py --xunit build/swift-tests-swift-testing.xml --xunit build/swift-tests.xml \
+    --ktest build/ktest-summary.jsonl --swift-exit "$swift_status" --build-ok "$build_ok"

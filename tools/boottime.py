@@ -12,11 +12,13 @@ the banner line is read from serial, then kills QEMU. Prints each run and
   boot-to-banner median X.X ms (N runs, TCG, -kernel)
 
 --icount mode: adds `-icount shift=0,sleep=off -rtc base=...,clock=vm` so the
-guest TSC counts guest instructions, reads the kernel's line
-  boot: kmain at tsc=<N>
-and prints
-  boot guest-instructions to kmain: N
-(the median; the runs should all agree, a warning is printed if not).
+guest TSC counts guest instructions (from reset), reads the kernel's lines
+  boot: entry at tsc=<A>, kmain at tsc=<B>
+  boot: ready at tsc=<C>
+and prints the guest instructions from reset to Exo's first instruction
+(firmware + loader), to kmain, and to the banner:
+  boot guest-instructions: entry A, kmain B, ready C (Exo itself: C - A)
+(medians; the runs should all agree, a warning is printed if not).
 
 Exit status 1 if a run times out or QEMU exits before the awaited line.
 """
@@ -34,7 +36,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import exoqemu  # noqa: E402
 
-KMAIN_TSC = re.compile(r"boot: kmain at tsc=(\d+)")
+ENTRY_TSC = re.compile(r"boot: entry at tsc=(\d+), kmain at tsc=(\d+)")
+READY_TSC = re.compile(r"boot: ready at tsc=(\d+)")
 
 
 class RunFailed(Exception):
@@ -64,17 +67,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def boot_once(argv: list[str], timeout: float, wanted: re.Pattern,
-              what: str) -> tuple[float, re.Match]:
-    """Boot until a serial line matches `wanted`; return (seconds since start, match)."""
+              what: str) -> tuple[float, re.Match, list[str]]:
+    """Boot until a serial line matches `wanted`; return (seconds since start,
+    match, every line seen before it)."""
     tail: deque[str] = deque(maxlen=20)
+    seen: list[str] = []
     with exoqemu.QemuRun(argv, timeout) as run:
         for line in run.lines():
             match = wanted.search(exoqemu.strip_ansi(line))
             if match:
                 seconds = time.perf_counter() - run.start_time
                 run.kill()
-                return seconds, match
+                return seconds, match, seen
             tail.append(line)
+            seen.append(exoqemu.strip_ansi(line))
     if run.timed_out:
         reason = f"timeout after {timeout:g}s"
     else:
@@ -88,7 +94,7 @@ def main(argv: list[str]) -> int:
     boot = exoqemu.boot_args(kernel=args.kernel, iso=args.iso, append=args.append)
     qemu_cmd = exoqemu.qemu_argv(args.qemu, boot, args.qemu_arg, icount=args.icount)
     if args.icount:
-        wanted, what = KMAIN_TSC, "'boot: kmain at tsc=<N>'"
+        wanted, what = READY_TSC, "'boot: ready at tsc=<N>'"
     else:
         wanted, what = re.compile(re.escape(args.banner)), repr(args.banner)
     mode = "-kernel" if args.kernel else "-cdrom"
@@ -96,7 +102,7 @@ def main(argv: list[str]) -> int:
     results = []
     for number in range(1, args.runs + 1):
         try:
-            seconds, match = boot_once(qemu_cmd, args.timeout, wanted, what)
+            seconds, match, seen = boot_once(qemu_cmd, args.timeout, wanted, what)
         except RunFailed as failure:
             print(f"run {number}: {failure}", file=sys.stderr)
             return 1
@@ -104,16 +110,23 @@ def main(argv: list[str]) -> int:
             print(f"boottime: cannot run {args.qemu}: {error.strerror or error}", file=sys.stderr)
             return 1
         if args.icount:
-            results.append(int(match.group(1)))
-            print(f"run {number}: {results[-1]} guest instructions to kmain")
+            entry = next((ENTRY_TSC.search(line) for line in seen if ENTRY_TSC.search(line)), None)
+            if entry is None:
+                print(f"run {number}: no 'boot: entry at tsc=' line before the banner", file=sys.stderr)
+                return 1
+            results.append((int(entry.group(1)), int(entry.group(2)), int(match.group(1))))
+            print(f"run {number}: entry {results[-1][0]}, kmain {results[-1][1]}, "
+                  f"ready {results[-1][2]} guest instructions")
         else:
             results.append(seconds * 1000)
             print(f"run {number}: {results[-1]:.1f} ms")
 
     if args.icount:
         if len(set(results)) > 1:
-            print(f"warning: not deterministic, runs range from {min(results)} to {max(results)}")
-        print(f"boot guest-instructions to kmain: {int(statistics.median_low(results))}")
+            print(f"warning: not deterministic across runs: {sorted(set(results))}")
+        entry, kmain, ready = (statistics.median_low(r[i] for r in results) for i in range(3))
+        print(f"boot guest-instructions: entry {entry}, kmain {kmain}, ready {ready} "
+              f"(Exo itself: {ready - entry}; to kmain: {kmain - entry})")
     else:
         print(f"boot-to-banner median {statistics.median(results):.1f} ms "
               f"({args.runs} runs, TCG, {mode})")

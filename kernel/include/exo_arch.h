@@ -161,6 +161,7 @@ EXO_LINKER_SYMBOL(exo_probe_divide_fault)
 EXO_LINKER_SYMBOL(exo_probe_call_fault)
 
 extern const uint64_t exo_trap_stubs[32];
+extern uint64_t boot_entry_timestamp;   /* TSC at exo_entry32 (boot.S) */
 extern const uint64_t exo_irq_stubs[16];
 
 /* Probes (probes.S): deliberate faults at the addresses above. */

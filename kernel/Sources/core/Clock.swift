@@ -9,7 +9,7 @@ enum Clock {
 
     /// The calibration window: long enough that one PIT tick (0.84 µs) is
     /// noise, short enough not to matter for boot time.
-    static let calibrationMicroseconds: UInt64 = 5_000
+    static let calibrationMicroseconds: UInt64 = 2_000
 
     static func markBoot(timestamp: UInt64) { timestampAtBoot = timestamp }
 

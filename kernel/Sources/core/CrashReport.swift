@@ -7,7 +7,8 @@ import ExoX86
 /// ```
 /// PANIC: <message>            or   EXCEPTION 14 #PF page fault (error code 0x…: …)
 ///   at <file>:<line>               <explanation, e.g. kernel stack overflow>
-/// registers: RIP RSP CR2 RFLAGS CS SS and all sixteen general registers
+/// registers:
+///   RIP RSP CR2 RFLAGS CS SS and all sixteen general registers
 /// backtrace: #n address symbol+offset
 /// exo: halted after a fatal error
 /// ```
@@ -86,6 +87,7 @@ enum CrashReport {
     }
 
     private static func registers(_ f: TrapFrame, cr2: UInt64) {
+        Console.write("registers:\n")
         row("RIP", f.rip, "RSP", f.rsp, "CR2", cr2)
         row("RFLAGS", f.rflags, "CS", f.cs, "SS", f.ss)
         row("RAX", f.rax, "RBX", f.rbx, "RCX", f.rcx)

@@ -41,7 +41,11 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt32) -> Never {
     Clock.calibrate()
 
     Log.info("Exo \(Exo.version) (x86_64, Embedded Swift) starting")
-    Console.write("boot: kmain at tsc=")
+    // Machine-readable (tools/boottime.py): under -icount these count guest
+    // instructions from reset to Exo's first instruction and to kmain.
+    Console.write("boot: entry at tsc=")
+    Console.writeDecimal(boot_entry_timestamp)
+    Console.write(", kmain at tsc=")
     Console.writeDecimal(BootState.timestampAtKmain)
     Console.write("\n")
     Log.info("cpu: TSC \(Clock.timestampHz / 1_000_000) MHz (PIT-calibrated); entropy: \(CPU.hasRDRAND ? "rdrand" : "tsc-jitter (weak)")")
@@ -65,7 +69,9 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt32) -> Never {
 
     Console.write("\nExo \(Exo.version) — an x86_64 kernel in Embedded Swift\n")
     Log.info("boot: ready in \(Clock.microsecondsSinceBoot()) us since kmain")
-    Console.write("exo: ready\n")
+    Console.write("boot: ready at tsc=")
+    Console.writeDecimal(CPU.timestamp())
+    Console.write("\nexo: ready\n")
     Monitor.run()
 }
 

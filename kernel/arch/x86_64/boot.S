@@ -62,6 +62,11 @@ exo_entry32:
     /* Save the loader's registers first: cpuid and rep stos clobber them. */
     movl %eax, boot_magic - KERNEL_BASE
     movl %ebx, boot_info_address - KERNEL_BASE
+    /* The TSC at our first instruction: under -icount, the guest
+     * instructions firmware and loader took (see the boot-time figures). */
+    rdtsc
+    movl %eax, boot_entry_timestamp - KERNEL_BASE
+    movl %edx, boot_entry_timestamp - KERNEL_BASE + 4
 
     /* Zero the BSS. Boot page tables and stacks live in .bootstrap (below
      * __bss_start) and the early heap above __bss_end, so neither is wiped
@@ -181,7 +186,9 @@ no_long_mode_message:
 
     .section .data
     .balign 8
-    .global boot_magic, boot_info_address
+    .global boot_magic, boot_info_address, boot_entry_timestamp
+boot_entry_timestamp:
+    .quad 0
 boot_magic:
     .long 0
 boot_info_address:

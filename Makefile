@@ -67,6 +67,7 @@ $(KBUILD)/$(1).o: $(wildcard Sources/$(1)/*.swift) $(2:%=$(KBUILD)/%.o)
 	swiftc $(SWIFT_FLAGS) -module-name $(1) -I $(MODULES) \
 	    -emit-module -emit-module-path $(MODULES)/$(1).swiftmodule \
 	    -c $(wildcard Sources/$(1)/*.swift) -o $$@
+	@touch $$@   # swiftc leaves an unchanged object's timestamp alone
 endef
 $(eval $(call pure_module,ExoKit,))
 $(eval $(call pure_module,ExoX86,ExoKit))
@@ -75,6 +76,7 @@ $(eval $(call pure_module,ExoBoot,ExoKit))
 $(KBUILD)/ExoKernel.o: $(KERNEL_SOURCES) $(PURE_OBJECTS) kernel/include/exo_arch.h
 	swiftc $(SWIFT_FLAGS) -module-name ExoKernel -I $(MODULES) -I kernel/include \
 	    -c $(KERNEL_SOURCES) -o $@
+	@touch $@
 
 # Two links: the first gives the addresses the symbol table records; the
 # second adds the table in .ksyms, which the linker script places after
@@ -96,8 +98,11 @@ $(BUILD)/exo.iso: $(BUILD)/exo.elf tools/grub.cfg
 	cp tools/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log; exit 1; }
 
+# Serial multiplexed with the QEMU monitor: Ctrl-A X quits, Ctrl-A C toggles
+# the monitor. `halt` at the Exo prompt ends QEMU through isa-debug-exit (33).
 run: setup kernel
-	$(QEMU) $(QEMU_BASE) -kernel $(BUILD)/exo.elf -append "$(APPEND)"
+	@$(QEMU) $(subst -serial stdio,-serial mon:stdio,$(QEMU_BASE)) -kernel $(BUILD)/exo.elf -append "$(APPEND)"; \
+	status=$$?; [ $$status -eq 0 ] || [ $$status -eq 33 ] || { echo "qemu exit status $$status"; exit $$status; }
 
 test: setup
 	@tools/run_tests.sh

@@ -33,6 +33,9 @@ if [ "$build_ok" = 1 ]; then
     echo "== in-kernel suites, GRUB ISO (multiboot2)"
     ktest --name iso-mb2 --iso build/exo.iso --append "exo.test=all" --expect-exit 33 --timeout 90 \
         --expect-text "boot: multiboot2 from GRUB"
+    echo "== GRUB ISO with no command line under the test device: its default entry runs the suites"
+    ktest --name iso-default --iso build/exo.iso --expect-exit 33 --timeout 90 \
+        --expect-text "command line \"exo.test=all\""
     echo "== in-kernel suites, -smp 2, 1 GiB, -cpu max"
     ktest --name kernel-max --kernel build/exo.elf --append "exo.test=all" --expect-exit 33 --timeout 60 \
         --qemu-arg=-smp --qemu-arg=2 --qemu-arg=-m --qemu-arg=1G --qemu-arg=-cpu --qemu-arg=max

@@ -62,11 +62,11 @@ $(KBUILD)/runtime.o: kernel/runtime/runtime.c
 # One object + swiftmodule per pure module, built from the same sources
 # SwiftPM tests on the host.
 define pure_module
-$(KBUILD)/$(1).o: $(wildcard Sources/$(1)/*.swift) $(2:%=$(KBUILD)/%.o)
+$(KBUILD)/$(1).o: $(shell find Sources/$(1) -name '*.swift') $(2:%=$(KBUILD)/%.o)
 	@mkdir -p $(MODULES)
 	swiftc $(SWIFT_FLAGS) -module-name $(1) -I $(MODULES) \
 	    -emit-module -emit-module-path $(MODULES)/$(1).swiftmodule \
-	    -c $(wildcard Sources/$(1)/*.swift) -o $$@
+	    -c $(shell find Sources/$(1) -name '*.swift' | sort) -o $$@
 	@touch $$@   # swiftc leaves an unchanged object's timestamp alone
 endef
 $(eval $(call pure_module,ExoKit,))

@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "ExoKit", targets: ["ExoKit"]),
         .library(name: "ExoBoot", targets: ["ExoBoot"]),
         .library(name: "ExoX86", targets: ["ExoX86"]),
+        .library(name: "ExoMemory", targets: ["ExoMemory"]),
     ],
     targets: [
         // Typed errors, bit manipulation, number formatting, statistics.
@@ -21,8 +22,12 @@ let package = Package(
         // x86_64 hardware structures as typed values: segment and gate
         // descriptors, the TSS, exception vectors, RFLAGS, page-fault codes.
         .target(name: "ExoX86", dependencies: ["ExoKit"]),
+        // Physical frames (buddy), page-table model, kernel virtual ranges,
+        // and the hybrid heap (magazines, slabs, pages).
+        .target(name: "ExoMemory", dependencies: ["ExoKit", "ExoX86"]),
         .testTarget(name: "ExoKitTests", dependencies: ["ExoKit"]),
         .testTarget(name: "ExoBootTests", dependencies: ["ExoBoot"]),
         .testTarget(name: "ExoX86Tests", dependencies: ["ExoX86"]),
+        .testTarget(name: "ExoMemoryTests", dependencies: ["ExoMemory"]),
     ]
 )

@@ -1,0 +1,61 @@
+import ExoMemory
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A page source over a host allocation: a page bitmap searched first-fit
+/// for naturally aligned runs. Simple rather than fast; `pageLimit` caps how
+/// many pages it will hand out, to test exhaustion.
+struct TestPageSource: HeapPageSource {
+    let window: Range<UInt>
+    private var used: [Bool]
+    var pageLimit: Int
+    private(set) var pagesOut = 0
+
+    init(megabytes: Int, pageLimit: Int = .max) {
+        var memory: UnsafeMutableRawPointer? = nil
+        let bytes = megabytes << 20
+        precondition(posix_memalign(&memory, 4 << 20, bytes) == 0)
+        let base = UInt(bitPattern: memory)
+        window = base..<(base + UInt(bytes))
+        used = Array(repeating: false, count: bytes / 4096)
+        self.pageLimit = pageLimit
+    }
+
+    mutating func allocatePages(order: Int) throws(MemoryError) -> UInt {
+        let count = 1 << order
+        guard pagesOut + count <= pageLimit else { throw .outOfMemory }
+        var start = 0
+        while start + count <= used.count {
+            if !used[start..<(start + count)].contains(true) {
+                for page in start..<(start + count) { used[page] = true }
+                pagesOut += count
+                return window.lowerBound + UInt(start * 4096)
+            }
+            start += count
+        }
+        throw .outOfMemory
+    }
+
+    mutating func freePages(_ address: UInt, order: Int) {
+        let start = Int((address - window.lowerBound) / 4096)
+        for page in start..<(start + (1 << order)) {
+            precondition(used[page], "test source: freeing a free page")
+            used[page] = false
+        }
+        pagesOut -= 1 << order
+    }
+}
+
+/// SplitMix64: a small deterministic generator for randomized tests.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "ExoBoot", targets: ["ExoBoot"]),
         .library(name: "ExoX86", targets: ["ExoX86"]),
         .library(name: "ExoMemory", targets: ["ExoMemory"]),
+        .executable(name: "ExoAllocBench", targets: ["ExoAllocBench"]),
     ],
     targets: [
         // Typed errors, bit manipulation, number formatting, statistics.
@@ -25,6 +26,9 @@ let package = Package(
         // Physical frames (buddy), page-table model, kernel virtual ranges,
         // and the hybrid heap (magazines, slabs, pages).
         .target(name: "ExoMemory", dependencies: ["ExoKit", "ExoX86"]),
+        // Host-only: the heap core against the C library's malloc/free
+        // (tools/alloc_bench.py swaps in jemalloc, mimalloc, tcmalloc).
+        .executableTarget(name: "ExoAllocBench", dependencies: ["ExoMemory"]),
         .testTarget(name: "ExoKitTests", dependencies: ["ExoKit"]),
         .testTarget(name: "ExoBootTests", dependencies: ["ExoBoot"]),
         .testTarget(name: "ExoX86Tests", dependencies: ["ExoX86"]),

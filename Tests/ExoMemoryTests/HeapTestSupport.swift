@@ -47,8 +47,8 @@ struct TestPageSource: HeapPageSource {
     }
 }
 
-/// SplitMix64: a small deterministic generator for randomized tests.
-struct SplitMix64: RandomNumberGenerator {
+/// SeededRandom: a small deterministic generator for randomized tests.
+struct SeededRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
@@ -57,5 +57,32 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+/// A page source like the kernel's: a BuddyAllocator over a host window,
+/// its "physical" addresses being the host addresses themselves.
+struct BuddyPageSource: HeapPageSource {
+    let window: Range<UInt>
+    var buddy: BuddyAllocator
+
+    init(megabytes: Int) {
+        var memory: UnsafeMutableRawPointer? = nil
+        let bytes = megabytes << 20
+        precondition(posix_memalign(&memory, 4 << 20, bytes) == 0)
+        let base = UInt(bitPattern: memory)
+        window = base..<(base + UInt(bytes))
+        let frames = bytes / 4096
+        let metadata = UnsafeMutableBufferPointer<BuddyAllocator.FrameRecord>.allocate(capacity: BuddyAllocator.metadataCount(frameCount: frames))
+        buddy = BuddyAllocator(base: UInt64(base), frameCount: frames, metadata: metadata)
+        try! buddy.addFreeRange(UInt64(base)..<UInt64(base + UInt(bytes)))
+    }
+
+    mutating func allocatePages(order: Int) throws(MemoryError) -> UInt {
+        UInt(try buddy.allocate(order: order))
+    }
+
+    mutating func freePages(_ address: UInt, order: Int) {
+        try! buddy.free(UInt64(address), order: order)
     }
 }

@@ -103,7 +103,7 @@ struct HybridHeapTests {
         let heap = try makeHeap(megabytes: 16, pageLimit: 600)
         let initial = heap.statistics()
         var blocks: [UnsafeMutableRawPointer] = []
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededRandom(seed: 7)
         var exhausted = false
         while !exhausted {
             let size = [32, 200, 1000, 5000, 70_000].randomElement(using: &rng)!
@@ -121,7 +121,7 @@ struct HybridHeapTests {
         let final = heap.statistics()
         #expect(final.bytesInUse == 0)
         #expect(final.largePages == initial.largePages)
-        #expect(final.classes.allSatisfy { $0.spans <= 1 }, "at most one cached empty span per class")
+        #expect(final.largestClassSpanCount <= 1, "at most one cached empty span per class")
         // Allocation works again after exhaustion.
         let again = try heap.allocate(size: 64, cache: 0)
         try heap.free(again, cache: 0)
@@ -129,7 +129,7 @@ struct HybridHeapTests {
 
     @Test func randomizedOperationsKeepTheHeapConsistent() throws {
         let heap = try makeHeap(megabytes: 64, caches: 3)
-        var rng = SplitMix64(seed: 0xE10)
+        var rng = SeededRandom(seed: 0xE10)
         var live: [(UnsafeMutableRawPointer, Int, UInt8)] = []
         for step in 0..<100_000 {
             if live.isEmpty || (live.count < 4000 && rng.next() % 2 == 0) {
@@ -154,7 +154,8 @@ struct HybridHeapTests {
         let statistics = heap.statistics()
         #expect(statistics.bytesInUse == 0)
         #expect(statistics.largeBlocks == 0)
-        #expect(statistics.classes.allSatisfy { $0.objectsCached == 0 && $0.spans <= 1 })
+        #expect(statistics.objectsCached == 0 && statistics.largestClassSpanCount <= 1)
+        #expect(heap.statistics(sizeClass: 4).objectSize == 64)
     }
 }
 
@@ -163,5 +164,33 @@ extension Array {
     mutating func swapAt(_ index: Int) -> Element {
         swapAt(index, count - 1)
         return removeLast()
+    }
+}
+
+@Suite("Hybrid heap on the buddy allocator")
+struct HybridHeapOnBuddyTests {
+    @Test func randomizedOperationsOnBuddyPages() throws {
+        let heap = try HybridHeap(source: BuddyPageSource(megabytes: 64), cacheCount: 1, secret: 0xABCDEF)
+        var rng = SeededRandom(seed: 0x5EED)
+        var live: [(UnsafeMutableRawPointer, Int)] = []
+        for _ in 0..<100_000 {
+            if live.isEmpty || (live.count < 2000 && rng.next() & 1 == 0) {
+                let size = rng.next() % 32 == 0 ? Int(rng.next() % 16384) + 1 : Int(rng.next() % 1024) + 1
+                let block = try heap.allocate(size: size, alignment: 16, cache: 0)
+                block.storeBytes(of: UInt8(truncatingIfNeeded: size), as: UInt8.self)
+                live.append((block, size))
+            } else {
+                let index = Int(rng.next() % UInt64(live.count))
+                let (block, size) = live.swapAt(index)
+                #expect(block.load(as: UInt8.self) == UInt8(truncatingIfNeeded: size))
+                try heap.free(block, cache: 0)
+            }
+        }
+        let problem = heap.verify()
+        #expect(problem == nil, "\(problem ?? "")")
+        for (block, _) in live { try heap.free(block, cache: 0) }
+        try heap.drain(cache: 0)
+        #expect(heap.verify() == nil)
+        #expect(heap.statistics().bytesInUse == 0)
     }
 }

@@ -159,6 +159,7 @@ EXO_LINKER_SYMBOL(exo_probe_read_fault)
 EXO_LINKER_SYMBOL(exo_probe_write_fault)
 EXO_LINKER_SYMBOL(exo_probe_divide_fault)
 EXO_LINKER_SYMBOL(exo_probe_call_fault)
+EXO_LINKER_SYMBOL(exo_stack_probe_resume)
 
 extern const uint64_t exo_trap_stubs[32];
 extern uint64_t boot_entry_timestamp;   /* TSC at exo_entry32 (boot.S) */
@@ -174,5 +175,7 @@ extern uint64_t exo_probe_call(uint64_t address);
 extern void exo_capture_registers(void *frame);
 extern void exo_empty_function(void);
 extern void exo_probe_exhaust_stack(void);
+extern uint64_t exo_stack_overflow_probe(uint64_t stack_top);
+extern uint64_t exo_stack_probe_saved_rsp;
 
 #endif

@@ -65,6 +65,16 @@ enum CPU {
     static func enableInterrupts() { exo_sti() }
     static var interruptsEnabled: Bool { exo_read_rflags() & (1 << 9) != 0 }
 
+    /// Runs `body` with interrupts off, restoring the previous state after.
+    /// For short critical sections shared with interrupt handlers on this CPU.
+    @inline(__always)
+    static func withInterruptsDisabled<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        let wasEnabled = interruptsEnabled
+        exo_cli()
+        defer { if wasEnabled { exo_sti() } }
+        return try body()
+    }
+
     /// Enables interrupts and halts until one arrives (atomically: an
     /// interrupt between the two instructions still ends the halt).
     static func waitForInterrupt() { exo_sti_hlt() }

@@ -33,9 +33,15 @@ enum DescriptorTables {
         installInterruptDescriptorTable()
     }
 
-    /// Top of IST stack `slot` (the stacks are carved from `exo_ist_stacks`).
+    /// Top of IST stack `slot`. `exo_ist_stacks` holds, per slot, a guard
+    /// page then the stack (boot.S).
     static func interruptStackTop(_ slot: InterruptStack) -> UInt64 {
-        exo_ist_stacks_address() + UInt64(slot.rawValue) * istStackSize
+        exo_ist_stacks_address() + UInt64(slot.rawValue) * (KernelLayout.pageSize + istStackSize)
+    }
+
+    /// The unmapped page below IST stack `slot`.
+    static func interruptStackGuard(_ slot: InterruptStack) -> UInt64 {
+        interruptStackTop(slot) - istStackSize - KernelLayout.pageSize
     }
 
     private static func installGlobalDescriptorTable() {

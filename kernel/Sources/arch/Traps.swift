@@ -17,7 +17,8 @@ struct TrapRecord: Equatable {
 /// 1. #BP (int3) is a trap: note it and continue after the instruction.
 /// 2. A fault at an instruction listed in the exception table (probes.S;
 ///    later the user-copy routines) resumes at its fixup address.
-/// 3. Anything else in the kernel is fatal: print the full report
+/// 3. A double fault from the stack-overflow probe resumes its caller.
+/// 4. Anything else in the kernel is fatal: print the full report
 ///    (`CrashReport`) and end the run with the failure code.
 enum Traps {
     nonisolated(unsafe) static var lastRecovered: TrapRecord? = nil
@@ -35,10 +36,28 @@ enum Traps {
             }
             return
         }
+        // A stack-overflow probe ran its stack into the guard page: the #PF
+        // became a #DF on the IST stack. Resume on the probe's saved stack.
+        if vector == .doubleFault && exo_stack_probe_saved_rsp != 0 && KernelStacks.guarded(by: CPU.cr2) != nil {
+            lastRecovered = TrapRecord(vector: frame.vector, errorCode: frame.errorCode, rip: frame.rip, cr2: CPU.cr2)
+            frame.rip = exo_stack_probe_resume_address()
+            frame.rsp = exo_stack_probe_saved_rsp
+            return
+        }
         if let resume = ExceptionTable.fixup(for: frame.rip) {
             let cr2 = vector == .pageFault ? CPU.cr2 : 0
             lastRecovered = TrapRecord(vector: frame.vector, errorCode: frame.errorCode, rip: frame.rip, cr2: cr2)
             frame.rip = resume
+            return
+        }
+        // An instruction fetch that faulted right at the target of a listed
+        // call: RIP is the target, so find the call by its return address.
+        if vector == .pageFault, PageFaultErrorCode(rawValue: frame.errorCode).contains(.instructionFetch),
+           frame.rip == CPU.cr2, KernelStacks.containing(frame.rsp) != nil,
+           let resume = ExceptionTable.fixup(forReturnAddress: UnsafePointer<UInt64>(bitPattern: UInt(frame.rsp))!.pointee) {
+            lastRecovered = TrapRecord(vector: frame.vector, errorCode: frame.errorCode, rip: frame.rip, cr2: CPU.cr2)
+            frame.rip = resume
+            frame.rsp += 8                        // pop the return address the call pushed
             return
         }
         CrashReport.exception(frame)
@@ -57,6 +76,20 @@ enum ExceptionTable {
         let count = Int(truncatingIfNeeded: (end &- start) >> 4)
         for index in 0..<count where entries[2 * index] == rip {
             return entries[2 * index + 1]
+        }
+        return nil
+    }
+
+    /// The fixup of a listed call instruction whose return address (the
+    /// next instruction, within 15 bytes) is `returnAddress`.
+    static func fixup(forReturnAddress returnAddress: UInt64) -> UInt64? {
+        let start = __extable_start_address()
+        let end = __extable_end_address()
+        let entries = UnsafePointer<UInt64>(bitPattern: UInt(start))!
+        let count = Int(truncatingIfNeeded: (end &- start) >> 4)
+        for index in 0..<count {
+            let fault = entries[2 * index], resume = entries[2 * index + 1]
+            if resume == returnAddress && fault < returnAddress && returnAddress - fault <= 15 { return resume }
         }
         return nil
     }

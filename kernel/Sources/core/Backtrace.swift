@@ -13,13 +13,20 @@ enum KernelStacks {
         let top: UInt64
     }
 
+    /// Stacks allocated after boot (kernel threads, tests), in allocation order.
+    nonisolated(unsafe) private(set) static var dynamic: [Stack] = []
+
+    static func register(_ stack: Stack) { dynamic.append(stack) }
+    static func unregister(top: UInt64) { dynamic.removeAll { $0.top == top } }
+
     static var all: [Stack] {
-        var stacks = [Stack(name: "boot stack", guardPage: boot_stack_guard_page_address(),
+        var stacks = dynamic + [Stack(name: "boot stack", guardPage: boot_stack_guard_page_address(),
                             bottom: boot_stack_bottom_address(), top: boot_stack_top_address())]
         let names: [StaticString] = ["double-fault IST stack", "NMI IST stack", "machine-check IST stack"]
         for (index, slot) in [DescriptorTables.InterruptStack.doubleFault, .nonMaskableInterrupt, .machineCheck].enumerated() {
             let top = DescriptorTables.interruptStackTop(slot)
-            stacks.append(Stack(name: names[index], guardPage: nil, bottom: top - DescriptorTables.istStackSize, top: top))
+            stacks.append(Stack(name: names[index], guardPage: DescriptorTables.interruptStackGuard(slot),
+                                bottom: top - DescriptorTables.istStackSize, top: top))
         }
         return stacks
     }

@@ -1,3 +1,4 @@
+import ExoMemory
 import CExoArch
 import ExoBoot
 import ExoKit
@@ -54,10 +55,13 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt32) -> Never {
     BootState.info = info
     BootState.commandLine = KernelCommandLine(info.commandLine)
     BootReport.print(info)
-
+    // Deliberate failures run while the loader's memory is still untouched
+    // (the frame allocator reuses it once it exists).
     if let action = BootState.commandLine.value(of: "exo.debug") {
         runDebugAction(action, magic: magic, infoAddress: UInt64(infoAddress))
     }
+    bringUpMemory(info)
+
     if let selection = BootState.commandLine.value(of: "exo.test") {
         let passed = KernelTests.run(selection: selection)
         DebugExit.exit(passed ? .success : .failure)
@@ -73,6 +77,29 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt32) -> Never {
     Console.writeDecimal(CPU.timestamp())
     Console.write("\nexo: ready\n")
     Monitor.run()
+}
+
+/// Frames, then the heap, then the kernel's own address space. A failure
+/// here leaves nothing to run with: panic with the reason.
+func bringUpMemory(_ info: BootInfo) {
+    do {
+        try PhysicalMemory.initialize(bootInfo: info)
+    } catch {
+        panic("frame allocator: \(error.description)")
+    }
+    PhysicalMemory.logSummary()
+    do {
+        try KernelHeap.initialize()
+    } catch {
+        panic("kernel heap: \(error.description)")
+    }
+    do {
+        try KernelAddressSpace.build()
+    } catch {
+        panic("kernel address space: \(error.description)")
+    }
+    let features = KernelAddressSpace.features
+    Log.info("paging: kernel address space at \(Hex.string(KernelAddressSpace.root)); NX \(features.noExecute ? "on" : "absent"), WP on, SMEP \(features.supervisorModeExecutionPrevention ? "on" : "absent"), SMAP \(features.supervisorModeAccessPrevention ? "on" : "absent"), PCID \(TLB.pcidEnabled ? "on" : "absent")")
 }
 
 /// `exo.debug=<action>`: deliberate failures, so the runners can check

@@ -1,8 +1,10 @@
 import CExoArch
 import ExoKit
 
-/// The kernel heap until the memory-management work replaces it: power-of-
-/// two size classes carved from a fixed arena (section .early_heap).
+/// The boot heap: serves the Swift runtime until the frame allocator and the
+/// kernel heap exist (boot-information parsing runs before them), then only
+/// takes back what it handed out. Power-of-two size classes carved from a
+/// fixed arena (section .early_heap).
 ///
 /// - Blocks of 16 B ... 2 KiB come from pages dedicated to one size class;
 ///   blocks of 4 KiB and up are whole pages. Every block is aligned to
@@ -65,6 +67,12 @@ enum EarlyHeap {
         return UnsafeMutableRawPointer(bitPattern: block)
     }
 
+    /// Whether `pointer` lies in the early heap's arena.
+    static func contains(_ pointer: UnsafeMutableRawPointer) -> Bool {
+        let address = UInt(bitPattern: pointer)
+        return address >= arenaStart && address < arenaEnd
+    }
+
     static func free(_ pointer: UnsafeMutableRawPointer) {
         let address = UInt(bitPattern: pointer)
         guard initialized, address >= arenaStart + UInt(pageSize), address < bump else {
@@ -103,27 +111,4 @@ enum EarlyHeap {
         }
         return true
     }
-}
-
-@_cdecl("posix_memalign")
-func posixMemalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ alignment: Int, _ size: Int) -> CInt {
-    guard alignment > 0, alignment & (alignment - 1) == 0 else { return 22 }    // EINVAL
-    guard let block = EarlyHeap.allocate(size: size, alignment: alignment) else {
-        // No String here: formatting one would allocate from the exhausted heap.
-        Log.writeTimestamp()
-        Console.write("error: heap: out of memory allocating ")
-        Console.writeDecimal(UInt64(size))
-        Console.write(" bytes; in use ")
-        Console.writeDecimal(UInt64(EarlyHeap.bytesInUse))
-        Console.write("\n")
-        return 12                                                               // ENOMEM
-    }
-    result.pointee = block
-    return 0
-}
-
-@_cdecl("exo_heap_free")
-func exoHeapFree(_ pointer: UnsafeMutableRawPointer?) {
-    guard let pointer else { return }
-    EarlyHeap.free(pointer)
 }

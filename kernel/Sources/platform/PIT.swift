@@ -26,4 +26,14 @@ enum PIT {
         PortIO.write8(0x61, control)
         return end &- start
     }
+
+    /// The fewest TSC ticks seen over `rounds` windows of `microseconds`
+    /// (see `Clock.calibrationRounds` for why the minimum).
+    static func shortestTimestampTicks(overMicroseconds microseconds: UInt64, rounds: Int) -> UInt64 {
+        var shortest = UInt64.max
+        for _ in 0..<rounds {
+            shortest = min(shortest, measureTimestampTicks(overMicroseconds: microseconds))
+        }
+        return shortest
+    }
 }

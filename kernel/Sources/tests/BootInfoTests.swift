@@ -8,7 +8,6 @@ enum BootInfoTests {
         KernelTest(name: "memory_map_is_sorted_and_disjoint", body: mapIsSane),
         KernelTest(name: "kernel_image_lies_in_available_memory", body: imageInAvailable),
         KernelTest(name: "command_line_and_loader_name_are_read", body: commandLine),
-        KernelTest(name: "parsing_twice_gives_the_same_result", body: deterministic),
         KernelTest(name: "corrupted_block_is_refused_with_an_error", body: corruptRefused),
         KernelTest(name: "truncated_block_is_refused_with_an_error", body: truncatedRefused),
     ])
@@ -43,14 +42,6 @@ enum BootInfoTests {
         t.expect(Text.contains(info.commandLine, "exo.test="), "the command line that selected this run is visible")
         t.expect(BootState.commandLine.value(of: "exo.test") != nil, "exo.test parses as a key")
         t.expect(!(info.bootloaderName ?? "").isEmpty, "the loader named itself")
-    }
-
-    static func deterministic(_ t: TestContext) {
-        guard let info = BootState.info else { return t.expect(false, "boot info parsed") }
-        let again = try? BootInfoParser.parse(magic: BootState.magic, infoAddress: BootState.infoAddress, memory: DirectMapReader())
-        t.expect(again?.memoryMap == info.memoryMap, "same memory map")
-        t.expect(again?.commandLine == info.commandLine, "same command line")
-        t.expect(again?.modules == info.modules, "same modules")
     }
 
     static func corruptRefused(_ t: TestContext) {

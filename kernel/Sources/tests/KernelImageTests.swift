@@ -1,3 +1,4 @@
+import ExoMemory
 import CExoArch
 import ExoKit
 
@@ -53,7 +54,7 @@ enum KernelImageTests {
     static func heap(_ t: TestContext) {
         var blocks: [UnsafeMutableRawPointer] = []
         blocks.reserveCapacity(8)                 // before the baseline: the list itself stays allocated
-        let baseline = EarlyHeap.bytesInUse
+        let baseline = KernelHeap.statistics().bytesInUse
         for (size, alignment) in [(1, 1), (24, 8), (64, 64), (100, 16), (4096, 4096), (5000, 4096), (3, 256)] {
             var block: UnsafeMutableRawPointer? = nil
             t.expectEqual(posixMemalign(&block, alignment, size), 0, "allocates \(size)")
@@ -65,7 +66,7 @@ enum KernelImageTests {
         var unaligned: UnsafeMutableRawPointer? = nil
         t.expectEqual(posixMemalign(&unaligned, 3, 8), 22, "non-power-of-two alignment is EINVAL")
         for block in blocks { exoHeapFree(block) }
-        t.expectEqual(EarlyHeap.bytesInUse, baseline, "every byte returned")
+        t.expectEqual(KernelHeap.statistics().bytesInUse, baseline, "every byte returned")
         var array: [Int] = []
         for value in 0..<10_000 { array.append(value) }
         t.expectEqual(array.reduce(0, +), 49_995_000, "a growing array keeps its contents")

@@ -1,6 +1,6 @@
 /// The in-kernel test harness.
 ///
-/// `exo.test=<suite>[,<suite>...]` or `exo.test=all` runs suites and prints,
+/// `exo.test=<suite>[,<suite>.<test>...]` or `exo.test=all` runs tests and prints,
 /// one line each, in the format tools/ktest.py reads:
 /// ```
 /// ktest: pass <suite>.<test>
@@ -33,7 +33,8 @@ struct KernelTestSuite {
 
 enum KernelTests {
     static var suites: [KernelTestSuite] {
-        [CPUTests.suite, BootInfoTests.suite, SerialTests.suite, KernelImageTests.suite, ClockTests.suite]
+        [CPUTests.suite, BootInfoTests.suite, SerialTests.suite, KernelImageTests.suite, ClockTests.suite,
+         MemoryTests.suite]
     }
 
     /// Runs the selected suites; returns whether every test passed (and at
@@ -41,12 +42,18 @@ enum KernelTests {
     static func run(selection: String) -> Bool {
         let wanted = selection.split(separator: ",").map(String.init)
         var passed = 0, failed = 0
-        for name in wanted where name != "all" && !suites.contains(where: { $0.name.description == name }) {
-            Console.write("ktest: fail \(name).unknown_suite: no suite named \(name)\n")
+        // A selection is "all", a suite name, or "suite.test".
+        func selected(_ suite: KernelTestSuite, _ test: KernelTest) -> Bool {
+            wanted.contains("all") || wanted.contains(suite.name.description)
+                || wanted.contains("\(suite.name.description).\(test.name.description)")
+        }
+        for name in wanted where name != "all"
+            && !suites.contains(where: { suite in suite.tests.contains { selected(suite, $0) && (name == suite.name.description || name == "\(suite.name.description).\($0.name.description)") } }) {
+            Console.write("ktest: fail \(name).unknown: no suite or test named \(name)\n")
             failed += 1
         }
-        for suite in suites where wanted.contains("all") || wanted.contains(suite.name.description) {
-            for test in suite.tests {
+        for suite in suites {
+            for test in suite.tests where selected(suite, test) {
                 let context = TestContext()
                 test.body(context)
                 let id = "\(suite.name.description).\(test.name.description)"

@@ -232,11 +232,13 @@ boot_stack_bottom:
 boot_stack_top:
 
     /* Interrupt Stack Table stacks: double fault, NMI, machine check each get
-     * a known-good stack, so a kernel stack overflow still reaches a handler. */
+     * a known-good stack, so a kernel stack overflow still reaches a handler.
+     * Each is [guard page][IST_STACK_SIZE]; the kernel address space leaves
+     * the guard pages unmapped (DescriptorTables.interruptStackTop). */
     .balign 4096
     .global exo_ist_stacks
 exo_ist_stacks:
-    .skip IST_STACK_SIZE * 3
+    .skip (4096 + IST_STACK_SIZE) * 3
 
     /* The early heap arena (mm/EarlyHeap.swift): not zeroed, not file-backed. */
     .section .early_heap, "aw", @nobits

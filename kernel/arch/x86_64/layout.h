@@ -28,6 +28,6 @@
 
 #define BOOT_STACK_SIZE     (64 * 1024)
 #define IST_STACK_SIZE      (16 * 1024)
-#define EARLY_HEAP_SIZE     (8 * 1024 * 1024)
+#define EARLY_HEAP_SIZE     (2 * 1024 * 1024)
 
 #endif

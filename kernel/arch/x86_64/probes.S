@@ -122,3 +122,38 @@ exo_empty_function:
 exo_probe_exhaust_stack:
 1:  pushq $0
     jmp 1b
+
+    /* uint64_t exo_stack_overflow_probe(uint64_t stack_top): switches to the
+     * given stack and pushes until it runs into its guard page. The #PF
+     * cannot be delivered on that stack, so the CPU raises #DF on its IST
+     * stack; the handler (Traps.swift) sees exo_stack_probe_saved_rsp set
+     * and resumes at exo_stack_probe_resume on the original stack, which
+     * returns 1 to the caller. */
+    .global exo_stack_overflow_probe, exo_stack_probe_resume
+exo_stack_overflow_probe:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, exo_stack_probe_saved_rsp(%rip)
+    movq %rdi, %rsp
+1:  pushq $0
+    jmp 1b
+exo_stack_probe_resume:
+    movq $0, exo_stack_probe_saved_rsp(%rip)
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    movl $1, %eax
+    ret
+
+    .section .data
+    .balign 8
+    .global exo_stack_probe_saved_rsp
+exo_stack_probe_saved_rsp:
+    .quad 0

@@ -64,6 +64,11 @@ public struct PageTableMapper<Memory: PageTableMemory> {
     public private(set) var root: UInt64
     /// Where table pages come from and go back to.
     public var memory: Memory
+    /// Whether `unmap` frees tables that become empty. The kernel's half
+    /// keeps them: every address space shares its upper-level tables, so a
+    /// freed one would still be referenced elsewhere, and re-creating (and
+    /// zeroing) tables on every map of a short-lived page is slow.
+    public var freesEmptyTables = true
 
     /// Physical addresses are at most 52 bits wide (MAXPHYADDR <= 52).
     public static var physicalAddressLimit: UInt64 { 1 << 52 }
@@ -239,7 +244,7 @@ public struct PageTableMapper<Memory: PageTableMemory> {
         // Point of no return.
         setEntry(in: found.tables[found.level], at: address.index(at: found.level), .empty)
         var level = found.level
-        while let parent = level.above {
+        while freesEmptyTables, let parent = level.above {
             let table = found.tables[level]
             guard isEmpty(table: table) else { break }
             // Unlink before freeing, so no entry ever names a freed page.

@@ -1,4 +1,5 @@
 import CExoArch
+import ExoMemory
 import ExoKit
 
 /// In-kernel microbenchmarks, selected with `exo.bench=<name>[,<name>]|all`.
@@ -16,6 +17,25 @@ enum Benchmarks {
         ("rdtsc_overhead", { _ in measureRdtscOverhead() }),
         ("empty_call", { overhead in measure(overhead) { exo_empty_function() } }),
         ("exception_roundtrip", { overhead in measure(overhead) { exo_int3() } }),
+        ("heap_alloc_free_64", { overhead in
+            let heap = KernelHeap.core
+            return measure(overhead) { try! heap.free(try! heap.allocate(size: 64, cache: KernelHeap.cacheIndex), cache: KernelHeap.cacheIndex) }
+        }),
+        ("heap_alloc_64", { overhead in measureHeapHalf(overhead, timeAllocation: true) }),
+        ("heap_free_64", { overhead in measureHeapHalf(overhead, timeAllocation: false) }),
+        ("frame_alloc_free", { overhead in
+            measure(overhead) { try! PhysicalMemory.free(try! PhysicalMemory.allocate(order: 0), order: 0) }
+        }),
+        ("map_unmap_4k", { overhead in
+            let frame = try! PhysicalMemory.allocateZeroedFrame()
+            let page = KernelVirtualMemory.region.upperBound - 2 * KernelLayout.pageSize
+            let flags = KernelAddressSpace.kernelDataFlags
+            defer { try! PhysicalMemory.free(frame, order: 0) }
+            return measure(overhead) {
+                try! KernelAddressSpace.map(virtual: page, physical: frame, flags: flags)
+                _ = try! KernelAddressSpace.unmap(virtual: page)
+            }
+        }),
     ]
 
     static func run(selection: String) -> Bool {
@@ -46,6 +66,32 @@ enum Benchmarks {
             if index >= warmup { samples.append(end &- start) }
         }
         return Statistics.median(samples) ?? 0
+    }
+
+    /// Median cost of only the allocation or only the free of a 64-byte
+    /// object (the other half runs outside the timed window).
+    static func measureHeapHalf(_ overhead: UInt64, timeAllocation: Bool) -> UInt64 {
+        let heap = KernelHeap.core
+        let cache = KernelHeap.cacheIndex
+        var samples: [UInt64] = []
+        samples.reserveCapacity(iterations)
+        for index in 0..<(iterations + warmup) {
+            let start: UInt64, end: UInt64
+            if timeAllocation {
+                start = CPU.timestamp()
+                let block = try! heap.allocate(size: 64, cache: cache)
+                end = CPU.timestamp()
+                try! heap.free(block, cache: cache)
+            } else {
+                let block = try! heap.allocate(size: 64, cache: cache)
+                start = CPU.timestamp()
+                try! heap.free(block, cache: cache)
+                end = CPU.timestamp()
+            }
+            if index >= warmup { samples.append(end &- start) }
+        }
+        let median = Statistics.median(samples) ?? 0
+        return median > overhead ? median - overhead : 0
     }
 
     /// Median cost of `operation`, minus the timestamp overhead.

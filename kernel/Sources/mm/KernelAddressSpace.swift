@@ -66,6 +66,7 @@ enum KernelAddressSpace {
         let data: PageFlags = [.present, .writable, .global, noExecute]
 
         var space = try PageTableMapper(memory: DirectMapTableMemory())
+        space.freesEmptyTables = false
         let image = KernelLayout.imagePhysicalRange
         let base = KernelLayout.kernelBase
         try space.mapRange(virtual: base, physical: 0, length: image.lowerBound, flags: data)
@@ -112,20 +113,22 @@ enum KernelAddressSpace {
     }
 
     /// Unmaps one 4 KiB page on every CPU; returns the frame it mapped.
+    /// The shootdown completes before interrupts come back on, so nothing
+    /// can reuse the frame while a stale translation to it survives.
     static func unmap(virtual: UInt64) throws(MemoryError) -> UInt64 {
-        let frame = try CPU.withInterruptsDisabled { () throws(MemoryError) -> UInt64 in
-            try mapper!.unmap(virtual: virtual, size: .small)
+        try CPU.withInterruptsDisabled { () throws(MemoryError) -> UInt64 in
+            let frame = try mapper!.unmap(virtual: virtual, size: .small)
+            TLB.shootdown(virtual..<(virtual + KernelLayout.pageSize))
+            return frame
         }
-        TLB.shootdown(virtual..<(virtual + KernelLayout.pageSize))
-        return frame
     }
 
     /// Changes one 4 KiB page's flags on every CPU.
     static func protect(virtual: UInt64, flags: PageFlags) throws(MemoryError) {
         try CPU.withInterruptsDisabled { () throws(MemoryError) in
             try mapper!.protect(virtual: virtual, size: .small, flags: flags)
+            TLB.shootdown(virtual..<(virtual + KernelLayout.pageSize))
         }
-        TLB.shootdown(virtual..<(virtual + KernelLayout.pageSize))
     }
 
     /// Data flags for kernel mappings on this CPU (NX when supported).

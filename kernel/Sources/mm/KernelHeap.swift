@@ -34,6 +34,10 @@ enum KernelHeap {
 
     static var isInitialized: Bool { heap != nil }
 
+    /// The heap itself, for benchmarks that measure its fast paths without
+    /// the interrupt masking around them. Caller keeps interrupts off.
+    static var core: HybridHeap<FrameHeapSource> { heap.unsafelyUnwrapped }
+
     static func initialize() throws(MemoryError) {
         let window = UInt(KernelLayout.kernelBase)..<UInt(KernelLayout.virtual(physical: PhysicalMemory.top))
         let secret = UInt(CPU.hardwareRandom() ?? CPU.timestamp() &* 0x9E37_79B9_7F4A_7C15)

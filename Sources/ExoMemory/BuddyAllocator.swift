@@ -18,9 +18,13 @@ import ExoKit
 ///    is a multiple of 4 KiB * 2^k and lies wholly inside the span. This makes
 ///    a block's buddy one XOR away, and lets callers map an order-9 block with
 ///    one 2 MiB page.
-/// 3. Only a block's first frame (its *head*) carries state; every other
-///    frame's record is `.notHead`. The block containing any frame is then
-///    found by trying at most maxOrder+1 aligned candidate heads.
+/// 3. Only a block's first frame (its *head*) says free or allocated, with
+///    the order; its other frames say `.interior` and reserved frames say
+///    `.reserved`. Allocating or freeing therefore touches one record per
+///    level, never every frame of a block. The block containing a frame is
+///    found by trying at most maxOrder+1 aligned candidate heads, and whether
+///    a frame is reserved at all is one load (which keeps adding and
+///    reserving whole memory regions at boot linear in the frames).
 /// 4. Fully coalesced: no free block of order < maxOrder has a free buddy of
 ///    the same order. Merging happens eagerly on every free and add, so
 ///    allocation never searches for merge opportunities.
@@ -50,7 +54,12 @@ public struct BuddyAllocator {
 
         /// A record for a reserved frame (the state every frame starts in).
         public init() {
-            self.init(next: BuddyAllocator.noLink, prev: BuddyAllocator.noLink, order: 0, state: .notHead)
+            self.init(state: .reserved)
+        }
+
+        /// A record that is not a free head (links and order unused).
+        init(state: State) {
+            self.init(next: BuddyAllocator.noLink, prev: BuddyAllocator.noLink, order: 0, state: state)
         }
 
         init(next: UInt32, prev: UInt32, order: UInt8, state: State) {
@@ -61,12 +70,15 @@ public struct BuddyAllocator {
         }
     }
 
-    /// What a frame's record says. Interior frames of blocks and reserved
-    /// frames both say `.notHead`; they are told apart by looking for a head
-    /// that covers the frame (invariant 3).
+    /// What a frame's record says (invariant 3).
     enum State: UInt8, Sendable {
-        case notHead
+        /// In no block: never added, or reserved again.
+        case reserved
+        /// Managed, inside a block but not its first frame.
+        case interior
+        /// First frame of a free block (on the free list of its order).
         case freeHead
+        /// First frame of an allocated block.
         case allocatedHead
     }
 
@@ -136,6 +148,7 @@ public struct BuddyAllocator {
     }
 
     /// The physical addresses this allocator manages (free, allocated or reserved).
+    @inline(__always)
     public var span: Range<UInt64> {
         baseFrame * Self.frameSize..<(baseFrame + UInt64(frameCount)) * Self.frameSize
     }
@@ -172,7 +185,8 @@ public struct BuddyAllocator {
                 fatalError("checked above: nothing in the range is allocated")
             case .reserved:
                 var runEnd = index + 1
-                while runEnd < last, isReserved(runEnd) { runEnd += 1 }
+                while runEnd < last, records[runEnd].state == .reserved { runEnd += 1 }
+                for frame in index..<runEnd { records[frame] = FrameRecord(state: .interior) }
                 insertFreeBlocks(index..<runEnd)
                 index = runEnd
             }
@@ -208,6 +222,7 @@ public struct BuddyAllocator {
             case .free(let head, let order):
                 let blockEnd = head + (1 << order)
                 unlinkFree(head)
+                for frame in max(head, first)..<min(blockEnd, last) { records[frame] = FrameRecord(state: .reserved) }
                 if head < first { insertFreeBlocks(head..<first) }
                 if blockEnd > last { insertFreeBlocks(last..<blockEnd) }
                 index = blockEnd
@@ -333,17 +348,21 @@ public struct BuddyAllocator {
         var index = 0, freeHeads = 0, allocatedFrames = 0
         while index < frameCount {
             let record = records[index]
-            if record.state == .notHead {
+            let at = Hex.string(address(of: index))
+            if record.state == .reserved {
                 index += 1
                 continue
             }
-            let at = Hex.string(address(of: index))
+            guard record.state != .interior else { return "frame at \(at) is marked interior but is in no block" }
             guard Int(record.order) <= Self.maxOrder else { return "block at \(at) has order \(record.order)" }
             let size = 1 << Int(record.order)
             guard index + size <= frameCount else { return "block at \(at) runs past the span" }
             guard isNaturallyAligned(index, order: Int(record.order)) else { return "block at \(at) is misaligned" }
-            for inner in (index + 1)..<(index + size) where records[inner].state != .notHead {
-                return "block at \(at) overlaps the block at \(Hex.string(address(of: inner)))"
+            for inner in (index + 1)..<(index + size) where records[inner].state != .interior {
+                let innerAt = Hex.string(address(of: inner))
+                return records[inner].state == .reserved
+                    ? "block at \(at) contains the reserved frame \(innerAt)"
+                    : "block at \(at) overlaps the block at \(innerAt)"
             }
             if record.state == .freeHead { freeHeads += 1 } else { allocatedFrames += size }
             index += size
@@ -360,20 +379,27 @@ public struct BuddyAllocator {
     // MARK: - Internals
 
     /// Span index of the frame holding `address` (which is inside the span).
+    // The small helpers below are forced inline: at -Osize the embedded
+    // compiler otherwise copies the whole allocator (184 bytes) to call a
+    // non-mutating method from a mutating one, once per merge step.
+    @inline(__always)
     private func index(of address: UInt64) -> Int {
         Int(address / Self.frameSize - baseFrame)
     }
 
+    @inline(__always)
     private func address(of index: Int) -> UInt64 {
         (baseFrame + UInt64(index)) * Self.frameSize
     }
 
+    @inline(__always)
     private func isNaturallyAligned(_ index: Int, order: Int) -> Bool {
         (baseFrame + UInt64(index)) & ((1 << UInt64(order)) - 1) == 0
     }
 
     /// Span index of the buddy of the order-`order` block at `index`, or nil
     /// if the buddy is not wholly inside the span (then it can never merge).
+    @inline(__always)
     private func buddyIndex(of index: Int, order: Int) -> Int? {
         let buddyFrame = (baseFrame + UInt64(index)) ^ (1 << UInt64(order))
         guard buddyFrame >= baseFrame else { return nil }
@@ -383,15 +409,17 @@ public struct BuddyAllocator {
 
     /// The block holding frame `index`, found through invariant 3: walk the
     /// candidate heads (the frame aligned down to 1, 2, 4... frames) until
-    /// one carries state.
+    /// one is a head.
+    @inline(__always)
     func block(containing index: Int) -> Containment {
+        if records[index].state == .reserved { return .reserved }
         let frame = baseFrame + UInt64(index)
         for order in 0...Self.maxOrder {
             let headFrame = frame & ~((1 << UInt64(order)) - 1)
             if headFrame < baseFrame { break }
             let head = Int(headFrame - baseFrame)
             let record = records[head]
-            if record.state == .notHead { continue }
+            if record.state == .interior || record.state == .reserved { continue }
             // The first head at or below the frame either covers it or nothing
             // does: a bigger block covering the frame would also cover this
             // head, and blocks never overlap.
@@ -403,25 +431,21 @@ public struct BuddyAllocator {
         return .reserved
     }
 
-    private func isReserved(_ index: Int) -> Bool {
-        if case .reserved = block(containing: index) { return true }
-        return false
-    }
-
     /// Throws `.inUse` for the first allocated frame in `indices`.
     private func checkNothingAllocated(_ indices: Range<Int>) throws(MemoryError) {
         var index = indices.lowerBound
         while index < indices.upperBound {
             switch block(containing: index) {
-            case .reserved: index += 1
+            case .reserved: index += 1  // one load: the frame's own record says so
             case .free(let head, let order): index = head + (1 << order)
             case .allocated(let head, _): throw .inUse(address(of: max(head, indices.lowerBound)))
             }
         }
     }
 
-    /// Frees the frames `indices` (currently reserved, or split off a block
-    /// being reserved) as the largest naturally aligned blocks that fit.
+    /// Frees the frames `indices` (all marked `.interior`: just added, or
+    /// split off a block being reserved) as the largest naturally aligned
+    /// blocks that fit.
     private mutating func insertFreeBlocks(_ indices: Range<Int>) {
         var index = indices.lowerBound
         while index < indices.upperBound {
@@ -440,8 +464,8 @@ public struct BuddyAllocator {
     /// a free block of the same order (keeps invariant 4).
     private mutating func insertFreeBlock(_ index: Int, order: Int) {
         // The block's own head record stops being a head here; if it merges
-        // into a lower buddy it must read `.notHead` (invariant 3).
-        records[index] = FrameRecord()
+        // into a lower buddy it must read `.interior` (invariant 3).
+        records[index] = FrameRecord(state: .interior)
         var head = index, order = order
         while order < Self.maxOrder, let buddy = buddyIndex(of: head, order: order),
             records[buddy].state == .freeHead, Int(records[buddy].order) == order
@@ -464,7 +488,8 @@ public struct BuddyAllocator {
     }
 
     /// Removes the free head at `index` from its list; its record becomes
-    /// `.notHead` (the caller re-marks it if it becomes another block's head).
+    /// `.interior` (the caller re-marks it if it becomes a head again or is
+    /// reserved).
     private mutating func unlinkFree(_ index: Int) {
         let record = records[index]
         let order = Int(record.order)
@@ -474,7 +499,7 @@ public struct BuddyAllocator {
             heads[order] = record.next
         }
         if record.next != Self.noLink { records[Int(record.next)].prev = record.prev }
-        records[index] = FrameRecord()
+        records[index] = FrameRecord(state: .interior)
         freeBlockCounts[order] -= 1
         freeFrameCount -= 1 << order
     }

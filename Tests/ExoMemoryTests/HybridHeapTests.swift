@@ -83,7 +83,7 @@ struct HybridHeapTests {
     @Test func foreignAndInteriorPointersAreRefused() throws {
         let heap = try makeHeap()
         var local = 0
-        try withUnsafeMutablePointer(to: &local) { stackPointer in
+        withUnsafeMutablePointer(to: &local) { stackPointer in
             let foreign = UnsafeMutableRawPointer(stackPointer)
             #expect(throws: MemoryError.notAllocated(UInt64(UInt(bitPattern: foreign)))) { try heap.free(foreign, cache: 0) }
         }

@@ -11,65 +11,69 @@
 
 #include <stdint.h>
 
+/* Every wrapper must inline into its Swift caller: Swift's optimizer at
+ * -Osize otherwise calls them out of line, turning `cli` into a call. */
+#define EXO_INLINE static inline __attribute__((always_inline))
+
 /* ---- Port I/O ---- */
-static inline void exo_outb(uint16_t port, uint8_t value) {
+EXO_INLINE void exo_outb(uint16_t port, uint8_t value) {
     __asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port));
 }
-static inline uint8_t exo_inb(uint16_t port) {
+EXO_INLINE uint8_t exo_inb(uint16_t port) {
     uint8_t value;
     __asm__ volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
     return value;
 }
-static inline void exo_outl(uint16_t port, uint32_t value) {
+EXO_INLINE void exo_outl(uint16_t port, uint32_t value) {
     __asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port));
 }
-static inline uint32_t exo_inl(uint16_t port) {
+EXO_INLINE uint32_t exo_inl(uint16_t port) {
     uint32_t value;
     __asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port));
     return value;
 }
 
 /* ---- Model-specific registers ---- */
-static inline uint64_t exo_rdmsr(uint32_t msr) {
+EXO_INLINE uint64_t exo_rdmsr(uint32_t msr) {
     uint32_t lo, hi;
     __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
     return ((uint64_t)hi << 32) | lo;
 }
-static inline void exo_wrmsr(uint32_t msr, uint64_t value) {
+EXO_INLINE void exo_wrmsr(uint32_t msr, uint64_t value) {
     __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
 }
 
 /* ---- Control registers ---- */
-static inline uint64_t exo_read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-static inline uint64_t exo_read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-static inline uint64_t exo_read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-static inline uint64_t exo_read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
-static inline void exo_write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
-static inline void exo_write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
-static inline void exo_write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+EXO_INLINE uint64_t exo_read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+EXO_INLINE uint64_t exo_read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+EXO_INLINE uint64_t exo_read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+EXO_INLINE uint64_t exo_read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+EXO_INLINE void exo_write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+EXO_INLINE void exo_write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+EXO_INLINE void exo_write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 
 /* ---- Descriptor tables ---- */
 struct __attribute__((packed)) exo_table_pointer { uint16_t limit; uint64_t base; };
 
-static inline void exo_lgdt(uint64_t base, uint16_t limit) {
+EXO_INLINE void exo_lgdt(uint64_t base, uint16_t limit) {
     struct exo_table_pointer p = { limit, base };
     __asm__ volatile("lgdt %0" : : "m"(p) : "memory");
 }
-static inline void exo_lidt(uint64_t base, uint16_t limit) {
+EXO_INLINE void exo_lidt(uint64_t base, uint16_t limit) {
     struct exo_table_pointer p = { limit, base };
     __asm__ volatile("lidt %0" : : "m"(p) : "memory");
 }
-static inline uint64_t exo_sgdt_base(void) { struct exo_table_pointer p; __asm__ volatile("sgdt %0" : "=m"(p)); return p.base; }
-static inline uint16_t exo_sgdt_limit(void) { struct exo_table_pointer p; __asm__ volatile("sgdt %0" : "=m"(p)); return p.limit; }
-static inline uint64_t exo_sidt_base(void) { struct exo_table_pointer p; __asm__ volatile("sidt %0" : "=m"(p)); return p.base; }
-static inline uint16_t exo_sidt_limit(void) { struct exo_table_pointer p; __asm__ volatile("sidt %0" : "=m"(p)); return p.limit; }
-static inline void exo_ltr(uint16_t selector) { __asm__ volatile("ltr %0" : : "r"(selector) : "memory"); }
-static inline uint16_t exo_str(void) { uint16_t s; __asm__ volatile("str %0" : "=r"(s)); return s; }
-static inline uint16_t exo_read_cs(void) { uint16_t s; __asm__ volatile("mov %%cs, %0" : "=r"(s)); return s; }
-static inline uint16_t exo_read_ss(void) { uint16_t s; __asm__ volatile("mov %%ss, %0" : "=r"(s)); return s; }
+EXO_INLINE uint64_t exo_sgdt_base(void) { struct exo_table_pointer p; __asm__ volatile("sgdt %0" : "=m"(p)); return p.base; }
+EXO_INLINE uint16_t exo_sgdt_limit(void) { struct exo_table_pointer p; __asm__ volatile("sgdt %0" : "=m"(p)); return p.limit; }
+EXO_INLINE uint64_t exo_sidt_base(void) { struct exo_table_pointer p; __asm__ volatile("sidt %0" : "=m"(p)); return p.base; }
+EXO_INLINE uint16_t exo_sidt_limit(void) { struct exo_table_pointer p; __asm__ volatile("sidt %0" : "=m"(p)); return p.limit; }
+EXO_INLINE void exo_ltr(uint16_t selector) { __asm__ volatile("ltr %0" : : "r"(selector) : "memory"); }
+EXO_INLINE uint16_t exo_str(void) { uint16_t s; __asm__ volatile("str %0" : "=r"(s)); return s; }
+EXO_INLINE uint16_t exo_read_cs(void) { uint16_t s; __asm__ volatile("mov %%cs, %0" : "=r"(s)); return s; }
+EXO_INLINE uint16_t exo_read_ss(void) { uint16_t s; __asm__ volatile("mov %%ss, %0" : "=r"(s)); return s; }
 
 /* Reload CS (far return) and the data segment registers after a new GDT. */
-static inline void exo_reload_segments(uint16_t code, uint16_t data) {
+EXO_INLINE void exo_reload_segments(uint16_t code, uint16_t data) {
     __asm__ volatile(
         "pushq %q0\n\t"
         "leaq 1f(%%rip), %%rax\n\t"
@@ -83,37 +87,37 @@ static inline void exo_reload_segments(uint16_t code, uint16_t data) {
 }
 
 /* ---- TLB, interrupts, timing ---- */
-static inline void exo_invlpg(uint64_t address) { __asm__ volatile("invlpg (%0)" : : "r"(address) : "memory"); }
-static inline void exo_cli(void) { __asm__ volatile("cli" : : : "memory"); }
-static inline void exo_sti(void) { __asm__ volatile("sti" : : : "memory"); }
-static inline void exo_hlt(void) { __asm__ volatile("hlt" : : : "memory"); }
+EXO_INLINE void exo_invlpg(uint64_t address) { __asm__ volatile("invlpg (%0)" : : "r"(address) : "memory"); }
+EXO_INLINE void exo_cli(void) { __asm__ volatile("cli" : : : "memory"); }
+EXO_INLINE void exo_sti(void) { __asm__ volatile("sti" : : : "memory"); }
+EXO_INLINE void exo_hlt(void) { __asm__ volatile("hlt" : : : "memory"); }
 /* sti; hlt as one pair: an interrupt arriving between them still wakes hlt. */
-static inline void exo_sti_hlt(void) { __asm__ volatile("sti; hlt" : : : "memory"); }
-static inline void exo_pause(void) { __asm__ volatile("pause"); }
-static inline uint64_t exo_read_rflags(void) { uint64_t f; __asm__ volatile("pushfq; popq %0" : "=r"(f)); return f; }
-static inline uint64_t exo_read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
-static inline uint64_t exo_read_rsp(void) { uint64_t v; __asm__ volatile("mov %%rsp, %0" : "=r"(v)); return v; }
+EXO_INLINE void exo_sti_hlt(void) { __asm__ volatile("sti; hlt" : : : "memory"); }
+EXO_INLINE void exo_pause(void) { __asm__ volatile("pause"); }
+EXO_INLINE uint64_t exo_read_rflags(void) { uint64_t f; __asm__ volatile("pushfq; popq %0" : "=r"(f)); return f; }
+EXO_INLINE uint64_t exo_read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
+EXO_INLINE uint64_t exo_read_rsp(void) { uint64_t v; __asm__ volatile("mov %%rsp, %0" : "=r"(v)); return v; }
 
 /* rdtsc after lfence, so earlier instructions have finished (on real CPUs;
  * under QEMU icount it counts guest instructions either way). */
-static inline uint64_t exo_rdtsc(void) {
+EXO_INLINE uint64_t exo_rdtsc(void) {
     uint32_t lo, hi;
     __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
     return ((uint64_t)hi << 32) | lo;
 }
 
 struct exo_cpuid_result { uint32_t eax, ebx, ecx, edx; };
-static inline struct exo_cpuid_result exo_cpuid(uint32_t leaf, uint32_t subleaf) {
+EXO_INLINE struct exo_cpuid_result exo_cpuid(uint32_t leaf, uint32_t subleaf) {
     struct exo_cpuid_result r;
     __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
     return r;
 }
 
 /* A breakpoint trap at the call site (the exception_roundtrip benchmark). */
-static inline void exo_int3(void) { __asm__ volatile("int3" : : : "memory"); }
+EXO_INLINE void exo_int3(void) { __asm__ volatile("int3" : : : "memory"); }
 
 /* RDRAND: returns 1 and stores a random value when the CPU delivered one. */
-static inline int exo_rdrand64(uint64_t *value) {
+EXO_INLINE int exo_rdrand64(uint64_t *value) {
     unsigned char ok;
     __asm__ volatile("rdrand %0; setc %1" : "=r"(*value), "=qm"(ok));
     return ok;
@@ -121,7 +125,7 @@ static inline int exo_rdrand64(uint64_t *value) {
 
 /* x87 state: Swift's Dictionary growth computes with x87 (the kernel is built
  * without SSE), so the FPU must be initialised before any Dictionary grows. */
-static inline void exo_fninit(void) { __asm__ volatile("fninit"); }
+EXO_INLINE void exo_fninit(void) { __asm__ volatile("fninit"); }
 
 /* ---- Symbols from assembly and the linker script ----
  * Swift cannot import `extern char sym[]` (incomplete arrays come in as
@@ -129,7 +133,7 @@ static inline void exo_fninit(void) { __asm__ volatile("fninit"); }
  * address. */
 #define EXO_LINKER_SYMBOL(name) \
     extern char name[]; \
-    static inline uint64_t name##_address(void) { return (uint64_t)(uintptr_t)name; }
+    EXO_INLINE uint64_t name##_address(void) { return (uint64_t)(uintptr_t)name; }
 
 EXO_LINKER_SYMBOL(__image_start)
 EXO_LINKER_SYMBOL(__image_end)

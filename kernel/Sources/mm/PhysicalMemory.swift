@@ -14,7 +14,12 @@ import ExoMemory
 /// entry points disable interrupts for their duration, so an interrupt
 /// handler may also allocate frames.
 enum PhysicalMemory {
-    nonisolated(unsafe) private static var buddy: BuddyAllocator? = nil
+    /// Not optional, and only ever mutated in place: the allocator is a
+    /// ~200-byte struct, and going through an Optional made each call copy
+    /// it out and back (measured: 520 guest instructions per alloc+free pair).
+    nonisolated(unsafe) private static var buddy = BuddyAllocator(
+        base: 0, frameCount: 0, metadata: UnsafeMutableBufferPointer(start: nil, count: 0))
+    nonisolated(unsafe) private static var initialized = false
     /// Physical memory the frame allocator spans: [0, top).
     nonisolated(unsafe) private(set) static var top: UInt64 = 0
     nonisolated(unsafe) private(set) static var metadataRange: Range<UInt64> = 0..<0
@@ -22,7 +27,7 @@ enum PhysicalMemory {
 
     static let lowMemoryLimit: UInt64 = 1 << 20
 
-    static var isInitialized: Bool { buddy != nil }
+    static var isInitialized: Bool { initialized }
 
     /// Builds the allocator from the sanitized boot memory map.
     static func initialize(bootInfo info: BootInfo) throws(MemoryError) {
@@ -51,6 +56,7 @@ enum PhysicalMemory {
         for region in available { try allocator.addFreeRange(region.base..<region.end) }
         for range in excluded { try allocator.reserveRange(range) }
         buddy = allocator
+        initialized = true
         initialStatistics = allocator.statistics
     }
 
@@ -73,13 +79,13 @@ enum PhysicalMemory {
     /// A naturally aligned block of 2^order frames (physical address).
     static func allocate(order: Int) throws(MemoryError) -> UInt64 {
         try CPU.withInterruptsDisabled { () throws(MemoryError) -> UInt64 in
-            try buddy!.allocate(order: order)
+            try buddy.allocate(order: order)
         }
     }
 
     static func free(_ address: UInt64, order: Int) throws(MemoryError) {
         try CPU.withInterruptsDisabled { () throws(MemoryError) in
-            try buddy!.free(address, order: order)
+            try buddy.free(address, order: order)
         }
     }
 
@@ -92,11 +98,11 @@ enum PhysicalMemory {
     }
 
     static var statistics: BuddyAllocator.Statistics {
-        CPU.withInterruptsDisabled { buddy!.statistics }
+        CPU.withInterruptsDisabled { buddy.statistics }
     }
 
     static func verify() -> String? {
-        CPU.withInterruptsDisabled { buddy!.verify() }
+        CPU.withInterruptsDisabled { buddy.verify() }
     }
 
     /// Boot-log lines: totals and free blocks per order.

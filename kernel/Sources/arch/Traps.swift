@@ -25,6 +25,9 @@ enum Traps {
     nonisolated(unsafe) static var breakpointCount: UInt64 = 0
     /// When false (benchmarks), breakpoints are counted but not logged.
     nonisolated(unsafe) static var logBreakpoints = true
+    /// When false, recovered faults are not logged (the user-copy paths
+    /// will turn this off: a bad user pointer is routine, not news).
+    nonisolated(unsafe) static var logRecoveries = true
 
     static func handleException(_ frame: inout TrapFrame) {
         let vector = ExceptionVector(UInt8(truncatingIfNeeded: frame.vector))
@@ -40,6 +43,7 @@ enum Traps {
         // became a #DF on the IST stack. Resume on the probe's saved stack.
         if vector == .doubleFault && exo_stack_probe_saved_rsp != 0 && KernelStacks.guarded(by: CPU.cr2) != nil {
             lastRecovered = TrapRecord(vector: frame.vector, errorCode: frame.errorCode, rip: frame.rip, cr2: CPU.cr2)
+            logRecovery(frame, vector: vector, how: "kernel stack overflow into a guard page; resumed the probe's caller")
             frame.rip = exo_stack_probe_resume_address()
             frame.rsp = exo_stack_probe_saved_rsp
             return
@@ -47,6 +51,7 @@ enum Traps {
         if let resume = ExceptionTable.fixup(for: frame.rip) {
             let cr2 = vector == .pageFault ? CPU.cr2 : 0
             lastRecovered = TrapRecord(vector: frame.vector, errorCode: frame.errorCode, rip: frame.rip, cr2: cr2)
+            logRecovery(frame, vector: vector, how: "resumed at the exception-table fixup")
             frame.rip = resume
             return
         }
@@ -56,11 +61,24 @@ enum Traps {
            frame.rip == CPU.cr2, KernelStacks.containing(frame.rsp) != nil,
            let resume = ExceptionTable.fixup(forReturnAddress: UnsafePointer<UInt64>(bitPattern: UInt(frame.rsp))!.pointee) {
             lastRecovered = TrapRecord(vector: frame.vector, errorCode: frame.errorCode, rip: frame.rip, cr2: CPU.cr2)
+            logRecovery(frame, vector: vector, how: "resumed after the faulting call")
             frame.rip = resume
             frame.rsp += 8                        // pop the return address the call pushed
             return
         }
         CrashReport.exception(frame)
+    }
+
+    /// One log line for a fault the kernel expected and survived: vector,
+    /// where, the faulting address and what the error code says.
+    static func logRecovery(_ frame: TrapFrame, vector: ExceptionVector, how: StaticString) {
+        guard logRecoveries else { return }
+        var detail = ""
+        if vector == .pageFault || vector == .doubleFault {
+            detail = " CR2=\(Hex.string(CPU.cr2))"
+            if vector == .pageFault { detail += " (\(PageFaultErrorCode(rawValue: frame.errorCode).summary))" }
+        }
+        Log.info("trap: caught \(vector.mnemonic.description) \(vector.name.description) at RIP=\(Hex.string(frame.rip))\(detail): \(how.description)")
     }
 }
 

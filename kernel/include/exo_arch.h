@@ -33,6 +33,17 @@ EXO_INLINE uint32_t exo_inl(uint16_t port) {
     return value;
 }
 
+/* ---- Memory-mapped device registers ----
+ * Volatile and exactly 32 bits wide: without this the optimizer may merge,
+ * drop or narrow accesses (it turned `reg & 0xFF` into a byte load, which
+ * the APIC does not answer). */
+EXO_INLINE uint32_t exo_mmio_read32(uint64_t address) {
+    return *(volatile uint32_t *)(uintptr_t)address;
+}
+EXO_INLINE void exo_mmio_write32(uint64_t address, uint32_t value) {
+    *(volatile uint32_t *)(uintptr_t)address = value;
+}
+
 /* ---- Model-specific registers ---- */
 EXO_INLINE uint64_t exo_rdmsr(uint32_t msr) {
     uint32_t lo, hi;
@@ -123,6 +134,10 @@ EXO_INLINE int exo_rdrand64(uint64_t *value) {
     return ok;
 }
 
+/* FPU/SSE state save and restore (512-byte, 16-byte aligned area). */
+EXO_INLINE void exo_fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" : : "r"(area) : "memory"); }
+EXO_INLINE void exo_fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" : : "r"(area) : "memory"); }
+
 /* x87 state: Swift's Dictionary growth computes with x87 (the kernel is built
  * without SSE), so the FPU must be initialised before any Dictionary grows. */
 EXO_INLINE void exo_fninit(void) { __asm__ volatile("fninit"); }
@@ -167,7 +182,7 @@ EXO_LINKER_SYMBOL(exo_stack_probe_resume)
 
 extern const uint64_t exo_trap_stubs[32];
 extern uint64_t boot_entry_timestamp;   /* TSC at exo_entry32 (boot.S) */
-extern const uint64_t exo_irq_stubs[16];
+extern const uint64_t exo_interrupt_stubs[224];   /* vectors 32..255 */
 
 /* Probes (probes.S): deliberate faults at the addresses above. */
 extern uint64_t exo_probe_int3(void);
@@ -179,6 +194,8 @@ extern uint64_t exo_probe_call(uint64_t address);
 extern void exo_capture_registers(void *frame);
 extern void exo_empty_function(void);
 extern void exo_probe_exhaust_stack(void);
+extern void exo_switch_context(uint64_t *save_rsp, uint64_t new_rsp);
+EXO_LINKER_SYMBOL(exo_thread_trampoline)
 extern uint64_t exo_stack_overflow_probe(uint64_t stack_top);
 extern uint64_t exo_stack_probe_saved_rsp;
 

@@ -96,6 +96,9 @@ enum CPU {
         value &= ~(CR0.emulation | CR0.taskSwitched)
         value |= CR0.monitorCoprocessor | CR0.numericError
         cr0 = value
+        // OSFXSR: fxsave/fxrstor include the SSE registers and user code
+        // may use SSE; OSXMMEXCPT: SIMD exceptions raise #XM, not #UD.
+        cr4 = cr4 | (1 << 9) | (1 << 10)
         exo_fninit()
     }
 }

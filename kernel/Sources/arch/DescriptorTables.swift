@@ -86,10 +86,9 @@ enum DescriptorTables {
                                          selector: GDTLayout.kernelCode, kind: .interrupt,
                                          privilegeLevel: level, stackIndex: stack)
         }
-        for line in 0..<InterruptRouting.legacyLineCount {
-            idt[Int(InterruptRouting.legacyBase) + line] = GateDescriptor(
-                handler: InterruptRouting.stubAddress(line: line), selector: GDTLayout.kernelCode,
-                kind: .interrupt, privilegeLevel: .kernel)
+        for vector in 32..<vectorCount {
+            idt[vector] = GateDescriptor(handler: Interrupts.stubAddress(vector: vector), selector: GDTLayout.kernelCode,
+                                         kind: .interrupt, privilegeLevel: .kernel)
         }
         exo_lidt(UInt64(UInt(bitPattern: idt)), UInt16(vectorCount * 16 - 1))
         self.idt = idt

@@ -122,6 +122,6 @@ func exoTrap(_ rawFrame: UnsafeMutableRawPointer) {
     if frame.pointee.vector < 32 {
         Traps.handleException(&frame.pointee)
     } else {
-        InterruptRouting.dispatch(vector: UInt8(truncatingIfNeeded: frame.pointee.vector))
+        Interrupts.dispatch(vector: UInt8(truncatingIfNeeded: frame.pointee.vector))
     }
 }

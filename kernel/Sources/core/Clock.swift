@@ -22,6 +22,16 @@ enum Clock {
             * 1_000_000 / calibrationMicroseconds
     }
 
+    /// Nanoseconds since `markBoot` on the monotonic clock (the invariant
+    /// TSC), or 0 before calibration.
+    static func nanosecondsSinceBoot() -> UInt64 {
+        guard timestampHz != 0 else { return 0 }
+        let elapsed = CPU.timestamp() &- timestampAtBoot
+        let seconds = elapsed / timestampHz
+        let remainder = elapsed % timestampHz
+        return seconds * 1_000_000_000 + remainder * 1_000_000_000 / timestampHz
+    }
+
     /// Microseconds since `markBoot`, or 0 before calibration.
     static func microsecondsSinceBoot() -> UInt64 {
         guard timestampHz != 0 else { return 0 }

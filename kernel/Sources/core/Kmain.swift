@@ -36,7 +36,7 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt32) -> Never {
     CPU.initializeFloatingPoint()
     Serial16550.com1.initialize()
     DescriptorTables.install()
-    InterruptRouting.remapAndMaskAll()
+    LegacyPIC.remapAndMaskAll()
     BootPaging.unmapBootStackGuard()
     Clock.markBoot(timestamp: BootState.timestampAtKmain)
     Clock.calibrate()
@@ -98,8 +98,25 @@ func bringUpMemory(_ info: BootInfo) {
     } catch {
         panic("kernel address space: \(error.description)")
     }
+    bringUpInterruptsAndThreads()
     let features = KernelAddressSpace.features
     Log.info("paging: kernel address space at \(Hex.string(KernelAddressSpace.root)); NX \(features.noExecute ? "on" : "absent"), WP on, SMEP \(features.supervisorModeExecutionPrevention ? "on" : "absent"), SMAP \(features.supervisorModeAccessPrevention ? "on" : "absent"), PCID \(TLB.pcidEnabled ? "on" : "absent")")
+}
+
+/// Local APIC (with its timer calibrated), IOAPIC, then threads and the
+/// scheduler; from here on thread 0 (kmain) can be preempted.
+func bringUpInterruptsAndThreads() {
+    do {
+        try LocalAPIC.enable()
+        LocalAPIC.calibrateTimer()
+        try IOAPIC.initialize()
+        try Threads.initialize()
+        try Scheduler.start()
+    } catch {
+        panic("interrupts and threads: \(error.description)")
+    }
+    CPU.enableInterrupts()
+    Log.info("apic: local APIC \(LocalAPIC.id) (\(LocalAPIC.mode == .x2APIC ? "x2APIC" : "xAPIC"), version \(Hex.string(UInt64(LocalAPIC.version), digits: 2))), timer \(LocalAPIC.timerTicksPerMillisecond) ticks/ms; IOAPIC \(IOAPIC.id) with \(IOAPIC.inputCount) inputs")
 }
 
 /// `exo.debug=<action>`: deliberate failures, so the runners can check

@@ -10,7 +10,8 @@ enum Monitor {
     nonisolated(unsafe) private static var tail = 0   // next read (idle loop)
 
     static func run() -> Never {
-        InterruptRouting.install(line: 4) { receive() }
+        let vector = IOAPIC.enable(isaIRQ: 4, destination: LocalAPIC.id)
+        Interrupts.register(vector: vector) { receive() }
         Serial16550.com1.drainReceiver()
         Serial16550.com1.enableReceiveInterrupt()
         Console.write("Type 'help' for commands.\n")

@@ -175,7 +175,7 @@ enum MemoryTests {
         let flags = KernelAddressSpace.translate(registers)?.flags ?? []
         t.expect(flags.contains([.present, .writable, .cacheDisable, .writeThrough]), "uncached, write-through")
         t.expectEqual(registers & 0xFFF, 0x030, "offset within the page kept")
-        let version = UnsafePointer<UInt32>(bitPattern: UInt(registers))!.pointee
+        let version = exo_mmio_read32(registers)
         t.expect(version & 0xFF >= 0x10, "the APIC version register reads as an integrated APIC (\(version & 0xFF))")
         t.expect((try? KernelVirtualMemory.unmapDevice(virtual: registers, size: 4)) != nil, "unmap")
     }

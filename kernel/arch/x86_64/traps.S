@@ -16,6 +16,10 @@
  */
     .section .text.traps, "ax"
 
+.macro STUB_ADDRESS vector
+    .quad exo_trap_stub_\vector
+.endm
+
 .macro TRAP_STUB vector, has_error_code
     .balign 16
 exo_trap_stub_\vector:
@@ -58,10 +62,15 @@ exo_trap_stub_\vector:
     TRAP_STUB 29, 1
     TRAP_STUB 30, 1
     TRAP_STUB 31, 0
-    /* Legacy PIC lines, remapped to vectors 32-47. */
-    .irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
-    TRAP_STUB \v, 0
+    /* Vectors 32-255: device interrupts, IPIs, APIC timer/error/spurious.
+     * None pushes an error code. */
+    .altmacro
+    .set vector, 32
+    .rept 224
+    TRAP_STUB %vector, 0
+    .set vector, vector + 1
     .endr
+    .noaltmacro
 
 exo_trap_common:
     pushq %rax
@@ -109,8 +118,12 @@ exo_trap_stubs:
     .quad exo_trap_stub_\v
     .endr
 
-    .global exo_irq_stubs
-exo_irq_stubs:
-    .irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
-    .quad exo_trap_stub_\v
+    .global exo_interrupt_stubs
+exo_interrupt_stubs:
+    .altmacro
+    .set vector, 32
+    .rept 224
+    STUB_ADDRESS %vector
+    .set vector, vector + 1
     .endr
+    .noaltmacro

@@ -194,3 +194,11 @@ struct HybridHeapOnBuddyTests {
         #expect(heap.statistics().bytesInUse == 0)
     }
 }
+
+@Suite("Heap size-class constants")
+struct HeapConstantTests {
+    @Test func classCountMatchesTheTable() {
+        // `count` is a constant so the fast path needs no lazy global.
+        #expect(HeapSizeClasses.count == HeapSizeClasses.sizes.count)
+    }
+}

@@ -28,26 +28,43 @@
 /// use), host programs one per thread. Two threads must never use one cache
 /// at the same time.
 public struct HybridHeap<Source: HeapPageSource> {
-    @usableFromInline let windowBase: UInt
-    @usableFromInline let windowSize: UInt
-    @usableFromInline let secret: UInt
-    @usableFromInline let cacheCount: Int
-    /// One byte per window page: size class + 1 for small-span pages, else 0.
-    @usableFromInline let pageClass: UnsafeMutablePointer<UInt8>
-    /// One byte per window page: order of a large block starting there.
-    @usableFromInline let pageOrder: UnsafeMutablePointer<UInt8>
-    @usableFromInline let fastTable: UnsafeMutablePointer<UInt8>
-    @usableFromInline let classInfo: UnsafeMutablePointer<SizeClassInfo>
-    /// [cache * classCount + class]: objects in that magazine.
-    @usableFromInline let magazineCounts: UnsafeMutablePointer<Int>
-    /// [(cache * classCount + class) * magazineCapacity + i]
-    @usableFromInline let magazineSlots: UnsafeMutablePointer<UInt>
-    @usableFromInline let central: UnsafeMutablePointer<CentralClass>
-    @usableFromInline let shared: UnsafeMutablePointer<SharedState>
-    @usableFromInline let lockWords: UnsafeMutableRawPointer
-    @usableFromInline let metadataBlock: (address: UInt, order: Int)
+    /// Everything the heap knows, in its own cache lines of the metadata
+    /// block: the heap value itself is one pointer, so passing it around
+    /// (to the slow paths, through the kernel's globals) copies 8 bytes,
+    /// not 120.
+    @usableFromInline struct Fields {
+        @usableFromInline var windowBase: UInt
+        @usableFromInline var windowSize: UInt
+        @usableFromInline var secret: UInt
+        @usableFromInline var cacheCount: Int
+        @usableFromInline var pageClass: UnsafeMutablePointer<UInt8>
+        @usableFromInline var pageOrder: UnsafeMutablePointer<UInt8>
+        @usableFromInline var fastTable: UnsafeMutablePointer<UInt8>
+        @usableFromInline var classInfo: UnsafeMutablePointer<SizeClassInfo>
+        @usableFromInline var magazineCounts: UnsafeMutablePointer<Int>
+        @usableFromInline var magazineSlots: UnsafeMutablePointer<UInt>
+        @usableFromInline var central: UnsafeMutablePointer<CentralClass>
+        @usableFromInline var shared: UnsafeMutablePointer<SharedState>
+        @usableFromInline var lockWords: UnsafeMutableRawPointer
+        @usableFromInline var metadataBlock: (address: UInt, order: Int)
+    }
+    @usableFromInline let fields: UnsafeMutablePointer<Fields>
+    @inlinable var windowBase: UInt { fields.pointee.windowBase }
+    @inlinable var windowSize: UInt { fields.pointee.windowSize }
+    @inlinable var secret: UInt { fields.pointee.secret }
+    @inlinable var cacheCount: Int { fields.pointee.cacheCount }
+    @inlinable var pageClass: UnsafeMutablePointer<UInt8> { fields.pointee.pageClass }
+    @inlinable var pageOrder: UnsafeMutablePointer<UInt8> { fields.pointee.pageOrder }
+    @inlinable var fastTable: UnsafeMutablePointer<UInt8> { fields.pointee.fastTable }
+    @inlinable var classInfo: UnsafeMutablePointer<SizeClassInfo> { fields.pointee.classInfo }
+    @inlinable var magazineCounts: UnsafeMutablePointer<Int> { fields.pointee.magazineCounts }
+    @inlinable var magazineSlots: UnsafeMutablePointer<UInt> { fields.pointee.magazineSlots }
+    @inlinable var central: UnsafeMutablePointer<CentralClass> { fields.pointee.central }
+    @inlinable var shared: UnsafeMutablePointer<SharedState> { fields.pointee.shared }
+    @inlinable var lockWords: UnsafeMutableRawPointer { fields.pointee.lockWords }
+    @inlinable var metadataBlock: (address: UInt, order: Int) { fields.pointee.metadataBlock }
 
-    @usableFromInline static var classCount: Int { HeapSizeClasses.count }
+    @inlinable static var classCount: Int { HeapSizeClasses.count }
     @usableFromInline static var notLargeBlock: UInt8 { 0xFF }
 
     /// Per-class slab state, guarded by that class's lock.
@@ -82,7 +99,8 @@ public struct HybridHeap<Source: HeapPageSource> {
         let classes = HeapSizeClasses.count
         // Lay out all metadata in one block from the source.
         var layout = MetadataLayout()
-        let sharedOffset = layout.reserve(MemoryLayout<SharedState>.size, alignment: MemoryLayout<SharedState>.alignment)
+        let fieldsOffset = layout.reserve((MemoryLayout<Fields>.size + 63) / 64 * 64, alignment: 64)  // own cache lines: read by every fast path
+        let sharedOffset = layout.reserve(MemoryLayout<SharedState>.size, alignment: 64)
         let centralOffset = layout.reserve(MemoryLayout<CentralClass>.stride * classes, alignment: 16)
         let infoOffset = layout.reserve(MemoryLayout<SizeClassInfo>.stride * (classes + 1), alignment: 16)
         let countsOffset = layout.reserve(8 * cacheCount * classes, alignment: 64)
@@ -97,20 +115,23 @@ public struct HybridHeap<Source: HeapPageSource> {
         let base = UnsafeMutableRawPointer(bitPattern: block)!
         base.initializeMemory(as: UInt8.self, repeating: 0, count: HybridHeapLayout.pageSize << order)
 
-        windowBase = window.lowerBound
-        windowSize = window.upperBound - window.lowerBound
-        self.secret = secret | 1                  // never 0: a zeroed word is never a marker
-        self.cacheCount = cacheCount
-        metadataBlock = (block, order)
-        shared = (base + sharedOffset).bindMemory(to: SharedState.self, capacity: 1)
-        central = (base + centralOffset).bindMemory(to: CentralClass.self, capacity: classes)
-        classInfo = (base + infoOffset).bindMemory(to: SizeClassInfo.self, capacity: classes + 1)
-        magazineCounts = (base + countsOffset).bindMemory(to: Int.self, capacity: cacheCount * classes)
-        magazineSlots = (base + slotsOffset).bindMemory(to: UInt.self, capacity: cacheCount * classes * HybridHeapLayout.magazineCapacity)
-        lockWords = base + locksOffset
-        fastTable = (base + tableOffset).bindMemory(to: UInt8.self, capacity: HeapSizeClasses.fastTableCount)
-        pageClass = (base + pageClassOffset).bindMemory(to: UInt8.self, capacity: pages)
-        pageOrder = (base + pageOrderOffset).bindMemory(to: UInt8.self, capacity: pages)
+        let fieldsPointer = (base + fieldsOffset).bindMemory(to: Fields.self, capacity: 1)
+        fieldsPointer.initialize(to: Fields(
+            windowBase: window.lowerBound,
+            windowSize: window.upperBound - window.lowerBound,
+            secret: secret | 1,
+            cacheCount: cacheCount,
+            pageClass: (base + pageClassOffset).bindMemory(to: UInt8.self, capacity: pages),
+            pageOrder: (base + pageOrderOffset).bindMemory(to: UInt8.self, capacity: pages),
+            fastTable: (base + tableOffset).bindMemory(to: UInt8.self, capacity: HeapSizeClasses.fastTableCount),
+            classInfo: (base + infoOffset).bindMemory(to: SizeClassInfo.self, capacity: classes + 1),
+            magazineCounts: (base + countsOffset).bindMemory(to: Int.self, capacity: cacheCount * classes),
+            magazineSlots: (base + slotsOffset).bindMemory(to: UInt.self, capacity: cacheCount * classes * HybridHeapLayout.magazineCapacity),
+            central: (base + centralOffset).bindMemory(to: CentralClass.self, capacity: classes),
+            shared: (base + sharedOffset).bindMemory(to: SharedState.self, capacity: 1),
+            lockWords: base + locksOffset,
+            metadataBlock: (block, order)))
+        fields = fieldsPointer
 
         central.initialize(repeating: CentralClass(), count: classes)
         for (index, size) in HeapSizeClasses.sizes.enumerated() {
@@ -135,18 +156,18 @@ public struct HybridHeap<Source: HeapPageSource> {
 
     // MARK: Fast paths
 
-    /// `size` bytes aligned to `alignment` (a power of two), from CPU cache
-    /// `cache`. Throws `.outOfMemory` when the source is exhausted and
-    /// `.invalidRequest` for a bad alignment.
-    @inline(__always)
-    public func allocate(size: Int, alignment: Int = 16, cache: Int) throws(MemoryError) -> UnsafeMutableRawPointer {
-        // Checks: small enough for the table, a cached object available.
+    /// The fast path alone: an object from `cache`'s magazine, or nil when
+    /// the request needs the slow path (empty magazine, big size or alignment).
+    /// Checks first (table-sized request, object cached), then commit: pop
+    /// and clear the free marker. Non-throwing, so callers can tail-call the
+    /// slow path and this stays free of register saves.
+    @inlinable @inline(__always)
+    public func allocateFromCache(size: Int, alignment: Int = 16, cache: Int) -> UnsafeMutableRawPointer? {
         if size <= HeapSizeClasses.fastTableLimit && alignment <= 16 {
             let sizeClass = Int(fastTable[HeapSizeClasses.fastTableIndex(size: size, alignment: alignment)])
             let magazine = cache &* Self.classCount &+ sizeClass
             let count = magazineCounts[magazine]
             if count != 0 {
-                // Commit: pop, and clear the free marker.
                 let object = magazineSlots[magazine &* HybridHeapLayout.magazineCapacity &+ count &- 1]
                 magazineCounts[magazine] = count &- 1
                 let pointer = UnsafeMutablePointer<UInt>(bitPattern: object).unsafelyUnwrapped
@@ -154,18 +175,27 @@ public struct HybridHeap<Source: HeapPageSource> {
                 return UnsafeMutableRawPointer(pointer)
             }
         }
+        return nil
+    }
+
+    /// `size` bytes aligned to `alignment` (a power of two), from CPU cache
+    /// `cache`. Throws `.outOfMemory` when the source is exhausted and
+    /// `.invalidRequest` for a bad alignment or cache index.
+    @inlinable @inline(__always)
+    public func allocate(size: Int, alignment: Int = 16, cache: Int) throws(MemoryError) -> UnsafeMutableRawPointer {
+        if let pointer = allocateFromCache(size: size, alignment: alignment, cache: cache) { return pointer }
         return try allocateSlow(size: size, alignment: alignment, cache: cache)
     }
 
-    /// Returns `pointer` (from `allocate` on any cache) to CPU cache `cache`.
-    /// Throws `.doubleFree` or `.notAllocated` (foreign or interior pointer)
-    /// and leaves the heap unchanged in that case.
-    @inline(__always)
-    public func free(_ pointer: UnsafeMutableRawPointer, cache: Int) throws(MemoryError) {
+    /// The fast path alone: true if `pointer` went into `cache`'s magazine;
+    /// false (nothing changed) when `free` must take the slow path. Checks
+    /// first (inside the window, on a small-span page, at an object start,
+    /// not already carrying its free marker, room in the magazine), then
+    /// commit: mark and push.
+    @inlinable @inline(__always)
+    public func freeToCache(_ pointer: UnsafeMutableRawPointer, cache: Int) -> Bool {
         let address = UInt(bitPattern: pointer)
         let offset = address &- windowBase
-        // Checks: inside the window, on a small-span page, at an object
-        // start, not already carrying its free marker, room in the magazine.
         if offset < windowSize {
             let classPlusOne = Int(pageClass[Int(offset &>> 12)])
             if classPlusOne != 0 {
@@ -176,15 +206,23 @@ public struct HybridHeap<Source: HeapPageSource> {
                     let magazine = cache &* Self.classCount &+ sizeClass
                     let count = magazineCounts[magazine]
                     if count != HybridHeapLayout.magazineCapacity {
-                        // Commit: mark and push.
                         word.pointee = address ^ secret
                         magazineSlots[magazine &* HybridHeapLayout.magazineCapacity &+ count] = address
                         magazineCounts[magazine] = count &+ 1
-                        return
+                        return true
                     }
                 }
             }
         }
+        return false
+    }
+
+    /// Returns `pointer` (from `allocate` on any cache) to CPU cache `cache`.
+    /// Throws `.doubleFree` or `.notAllocated` (foreign or interior pointer)
+    /// and leaves the heap unchanged in that case.
+    @inlinable @inline(__always)
+    public func free(_ pointer: UnsafeMutableRawPointer, cache: Int) throws(MemoryError) {
+        if freeToCache(pointer, cache: cache) { return }
         try freeSlow(pointer, cache: cache)
     }
 }

@@ -11,7 +11,7 @@ public enum HeapSizeClasses {
         8, 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256,
         320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048,
     ]
-    public static var count: Int { sizes.count }
+    public static let count = 25
     /// Requests above this go to whole pages from the page source.
     public static let largestSmallSize = 2048
     /// The fast path serves sizes up to this through its lookup table.

@@ -1,0 +1,166 @@
+import CExoArch
+import Synchronization
+import ExoKit
+import ExoMemory
+
+/// Threads, the context switch, preemption, sleeping and blocking
+/// primitives, on the real timer (`exo.test=sched`).
+enum SchedulerTests {
+    static let suite = KernelTestSuite(name: "sched", tests: [
+        KernelTest(name: "spawned_thread_runs_and_joins", body: spawnJoin),
+        KernelTest(name: "thousand_threads_created_and_exited", body: thousandThreads),
+        KernelTest(name: "timer_preempts_cpu_bound_threads", body: preemption),
+        KernelTest(name: "mutex_keeps_a_shared_counter_exact", body: mutexCounter),
+        KernelTest(name: "semaphores_ping_pong", body: pingPong),
+        KernelTest(name: "sleep_wakes_on_time", body: sleepAccuracy),
+        KernelTest(name: "apic_timer_agrees_with_the_tsc", body: timerAccuracy),
+        KernelTest(name: "fpu_state_survives_preemption", body: fpuState),
+        KernelTest(name: "kernel_stacks_have_guard_pages", body: stackGuards),
+    ])
+
+    static func spawnJoin(_ t: TestContext) {
+        final class Box { var value = 0 }
+        let box = Box()
+        guard let thread = try? Threads.spawn(name: "test", { box.value = 42 }) else { return t.expect(false, "spawn") }
+        Threads.join(thread)
+        t.expectEqual(box.value, 42, "the thread ran its closure before join returned")
+    }
+
+    static func thousandThreads(_ t: TestContext) {
+        final class Counter { var value = 0 }
+        let counter = Counter()
+        let framesBefore = PhysicalMemory.statistics.freeFrames
+        let liveBefore = Threads.live
+        var batch: [ThreadID] = []
+        batch.reserveCapacity(100)
+        for round in 0..<10 {
+            for _ in 0..<100 {
+                guard let thread = try? Threads.spawn(name: "many", { CPU.withInterruptsDisabled { counter.value += 1 } }) else {
+                    return t.expect(false, "spawn in round \(round)")
+                }
+                batch.append(thread)
+            }
+            for thread in batch { Threads.join(thread) }
+            batch.removeAll(keepingCapacity: true)
+        }
+        t.expectEqual(counter.value, 1000, "all 1000 threads ran")
+        t.expectEqual(Threads.live, liveBefore, "all reaped")
+        // Stacks and FPU areas come back; the kernel keeps the page tables
+        // that mapped the stacks, and the heap keeps the spans that held 100
+        // threads' FPU areas and join lists (a few dozen frames).
+        let framesKept = framesBefore - PhysicalMemory.statistics.freeFrames
+        t.expect(framesKept < 256, "stack frames returned (\(framesKept) frames kept, 1000 threads used \(1000 * Threads.stackPages))")
+    }
+
+    static func preemption(_ t: TestContext) {
+        final class Progress {
+            let a = Atomic<Int>(0), b = Atomic<Int>(0)
+            let stop = Atomic<Bool>(false)                // atomic: the optimizer must re-read it
+        }
+        let progress = Progress()
+        let before = Scheduler.preemptions
+        // Neither thread ever yields: only the timer can switch between them.
+        let first = try? Threads.spawn(name: "spin-a") {
+            while !progress.stop.load(ordering: .relaxed) { progress.a.add(1, ordering: .relaxed) }
+        }
+        let second = try? Threads.spawn(name: "spin-b") {
+            while !progress.stop.load(ordering: .relaxed) { progress.b.add(1, ordering: .relaxed) }
+        }
+        Scheduler.sleep(nanoseconds: 30_000_000)
+        progress.stop.store(true, ordering: .relaxed)
+        if let first { Threads.join(first) }
+        if let second { Threads.join(second) }
+        let a = progress.a.load(ordering: .relaxed), b = progress.b.load(ordering: .relaxed)
+        t.expect(a > 0 && b > 0, "both made progress (\(a), \(b))")
+        t.expect(Scheduler.preemptions > before, "the timer preempted a running thread")
+    }
+
+    static func mutexCounter(_ t: TestContext) {
+        final class Shared { var counter = 0 }
+        let shared = Shared()
+        let mutex = KernelMutex()
+        let perThread = 2000
+        var threads: [ThreadID] = []
+        for _ in 0..<4 {
+            if let thread = try? Threads.spawn(name: "mutex", {
+                for _ in 0..<perThread {
+                    mutex.lock()
+                    // Read, spin a little (so preemption lands inside), write.
+                    let value = shared.counter
+                    for _ in 0..<20 { exo_pause() }
+                    shared.counter = value + 1
+                    mutex.unlock()
+                }
+            }) { threads.append(thread) }
+        }
+        for thread in threads { Threads.join(thread) }
+        t.expectEqual(threads.count, 4, "four threads")
+        t.expectEqual(shared.counter, 4 * perThread, "no increment lost")
+    }
+
+    static func pingPong(_ t: TestContext) {
+        let ping = KernelSemaphore(), pong = KernelSemaphore()
+        final class Count { var value = 0 }
+        let rounds = Count()
+        guard let partner = try? Threads.spawn(name: "pong", {
+            for _ in 0..<100 { ping.wait(); pong.signal() }
+        }) else { return t.expect(false, "spawn") }
+        for _ in 0..<100 { ping.signal(); pong.wait(); rounds.value += 1 }
+        Threads.join(partner)
+        t.expectEqual(rounds.value, 100, "100 round trips")
+        t.expectEqual(ping.value + pong.value, 0, "semaphores balanced")
+    }
+
+    static func sleepAccuracy(_ t: TestContext) {
+        for milliseconds in [1, 5, 20] as [UInt64] {
+            let start = Clock.nanosecondsSinceBoot()
+            Scheduler.sleep(nanoseconds: milliseconds * 1_000_000)
+            let slept = Clock.nanosecondsSinceBoot() - start
+            t.expect(slept >= milliseconds * 1_000_000, "\(milliseconds) ms sleep lasted at least that (\(slept) ns)")
+            t.expect(slept < milliseconds * 1_000_000 + 3_000_000, "\(milliseconds) ms sleep woke within 3 ms (\(slept) ns)")
+        }
+    }
+
+    static func timerAccuracy(_ t: TestContext) {
+        // A one-shot of 10 ms on the APIC timer, timed with the TSC.
+        let before = Scheduler.timerInterrupts
+        let start = Clock.nanosecondsSinceBoot()
+        Scheduler.sleep(nanoseconds: 10_000_000)
+        let elapsed = Clock.nanosecondsSinceBoot() - start
+        t.expect(Scheduler.timerInterrupts > before, "the wakeup came from the APIC timer")
+        t.expect(elapsed > 9_000_000 && elapsed < 15_000_000, "10 ms on the APIC timer is \(elapsed) ns on the TSC")
+        t.expect(LocalAPIC.timerTicksPerMillisecond > 0, "timer calibrated")
+    }
+
+    static func fpuState(_ t: TestContext) {
+        final class Results { var a = 0.0, b = 0.0 }
+        let results = Results()
+        // x87 arithmetic (the kernel is built without SSE) in two threads
+        // that the timer interleaves; a lost FPU switch corrupts the sums.
+        func work(_ scale: Double) -> Double {
+            var sum = 0.0
+            for index in 0..<200_000 { sum += Double(index % 7) * scale }
+            return sum
+        }
+        let first = try? Threads.spawn(name: "fpu-a") { results.a = work(0.5) }
+        let second = try? Threads.spawn(name: "fpu-b") { results.b = work(0.25) }
+        if let first { Threads.join(first) }
+        if let second { Threads.join(second) }
+        // Sum of (i % 7) for i < 200000: 28571 full cycles of 21, plus 0+1+2.
+        let cycles = 200_000 / 7, rest = (0..<(200_000 % 7)).reduce(0, +)
+        let exact = Double(cycles * 21 + rest)
+        t.expectEqual(results.a, exact * 0.5, "thread A's x87 sum exact")
+        t.expectEqual(results.b, exact * 0.25, "thread B's x87 sum exact")
+    }
+
+    static func stackGuards(_ t: TestContext) {
+        guard let thread = try? Threads.spawn(name: "guarded", {}) else { return t.expect(false, "spawn") }
+        let stack = Threads.table[Int(thread)].stack
+        t.expect(stack != nil, "thread has a stack")
+        if let stack {
+            t.expect(KernelAddressSpace.translate(stack.guardPage) == nil, "page below the stack unmapped")
+            t.expect(KernelAddressSpace.translate(stack.bottom) != nil, "stack mapped")
+        }
+        Threads.join(thread)
+    }
+}

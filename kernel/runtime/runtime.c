@@ -8,15 +8,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Bulk in 8-byte units, then the tail in bytes: an eighth of the
+ * iterations of a plain `rep stosb`/`movsb` (which is what a guest
+ * instruction count charges for). */
 void *memset(void *dest, int value, size_t count) {
     void *d = dest;
-    __asm__ volatile("rep stosb" : "+D"(d), "+c"(count) : "a"(value) : "memory");
+    size_t words = count / 8, tail = count % 8;
+    uint64_t pattern = (uint8_t)value * 0x0101010101010101ull;
+    __asm__ volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(pattern) : "memory");
+    __asm__ volatile("rep stosb" : "+D"(d), "+c"(tail) : "a"(value) : "memory");
     return dest;
 }
 
 void *memcpy(void *restrict dest, const void *restrict src, size_t count) {
     void *d = dest;
-    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(count) : : "memory");
+    size_t words = count / 8, tail = count % 8;
+    __asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(words) : : "memory");
+    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(tail) : : "memory");
     return dest;
 }
 

@@ -26,6 +26,10 @@ enum Benchmarks {
         ("frame_alloc_free", { overhead in
             measure(overhead) { try! PhysicalMemory.free(try! PhysicalMemory.allocate(order: 0), order: 0) }
         }),
+        ("ctx_switch", { overhead in measureContextSwitch(overhead) }),
+        ("thread_spawn_join", { overhead in
+            measure(overhead) { Threads.join(try! Threads.spawn(name: "bench", {})) }
+        }),
         ("map_unmap_4k", { overhead in
             let frame = try! PhysicalMemory.allocateZeroedFrame()
             let page = KernelVirtualMemory.region.upperBound - 2 * KernelLayout.pageSize
@@ -66,6 +70,23 @@ enum Benchmarks {
             if index >= warmup { samples.append(end &- start) }
         }
         return Statistics.median(samples) ?? 0
+    }
+
+    /// One-way thread-to-thread switch on one CPU: the measuring thread
+    /// yields to a partner that yields straight back, so each sample is two
+    /// switches (each through the full yield path: accounting, run-queue
+    /// update, timer re-arm, FPU and register switch); half is reported.
+    static func measureContextSwitch(_ overhead: UInt64) -> UInt64 {
+        final class Flag { var stop = false }
+        let flag = Flag()
+        let partner = try! Threads.spawn(name: "bench-partner") {
+            while !flag.stop { Scheduler.yield() }
+        }
+        Scheduler.yield()                            // let the partner start
+        let roundTrip = measure(overhead) { Scheduler.yield() }
+        flag.stop = true
+        Threads.join(partner)
+        return roundTrip / 2
     }
 
     /// Median cost of only the allocation or only the free of a 64-byte

@@ -44,6 +44,10 @@ enum Threads {
 
     nonisolated(unsafe) private(set) static var table: UnsafeMutablePointer<Record> = UnsafeMutablePointer(bitPattern: 8)!
     nonisolated(unsafe) private static var freeSlots: [ThreadID] = []
+    /// Stacks of reaped threads, kept for the next spawns: mapping and
+    /// zeroing four fresh pages costs far more than the rest of a spawn.
+    nonisolated(unsafe) private static var stackPool: [KernelVirtualMemory.Stack] = []
+    static let stackPoolLimit = 64
     nonisolated(unsafe) private(set) static var live = 0
     nonisolated(unsafe) private(set) static var spawned: UInt64 = 0
     /// The FPU state right after `fninit`, copied into every new thread.
@@ -78,7 +82,11 @@ enum Threads {
         let stack: KernelVirtualMemory.Stack
         let fpu: UnsafeMutableRawPointer
         do {
-            stack = try KernelVirtualMemory.allocateStack(pages: stackPages, name: name)
+            if let pooled = CPU.withInterruptsDisabled({ stackPool.popLast() }) {
+                stack = pooled
+            } else {
+                stack = try KernelVirtualMemory.allocateStack(pages: stackPages, name: "thread stack")
+            }
             fpu = try newFPUArea()
         } catch {
             CPU.withInterruptsDisabled { freeSlots.append(slot) }
@@ -142,7 +150,11 @@ enum Threads {
         freeSlots.append(thread)
         if let fpu = record.fpuArea { KernelHeap.free(fpu) }
         if let stack = record.stack {
-            do { try KernelVirtualMemory.freeStack(stack) } catch { panic("freeing a thread stack: \(error.description)") }
+            if stackPool.count < stackPoolLimit {
+                stackPool.append(stack)
+            } else {
+                do { try KernelVirtualMemory.freeStack(stack) } catch { panic("freeing a thread stack: \(error.description)") }
+            }
         }
         record.stack = nil
     }

@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "ExoBoot", targets: ["ExoBoot"]),
         .library(name: "ExoX86", targets: ["ExoX86"]),
         .library(name: "ExoMemory", targets: ["ExoMemory"]),
+        .library(name: "ExoSched", targets: ["ExoSched"]),
         .executable(name: "ExoAllocBench", targets: ["ExoAllocBench"]),
     ],
     targets: [
@@ -26,6 +27,9 @@ let package = Package(
         // Physical frames (buddy), page-table model, kernel virtual ranges,
         // and the hybrid heap (magazines, slabs, pages).
         .target(name: "ExoMemory", dependencies: ["ExoKit", "ExoX86"]),
+        // Scheduling policy: Hot/Normal/Cold run queues from a burst EMA,
+        // aging, SMP balancing, and a simulator comparing it to round robin.
+        .target(name: "ExoSched", dependencies: ["ExoKit"]),
         // Host-only: the heap core against the C library's malloc/free
         // (tools/alloc_bench.py swaps in jemalloc, mimalloc, tcmalloc).
         .executableTarget(name: "ExoAllocBench", dependencies: ["ExoMemory"]),
@@ -33,5 +37,6 @@ let package = Package(
         .testTarget(name: "ExoBootTests", dependencies: ["ExoBoot"]),
         .testTarget(name: "ExoX86Tests", dependencies: ["ExoX86"]),
         .testTarget(name: "ExoMemoryTests", dependencies: ["ExoMemory"]),
+        .testTarget(name: "ExoSchedTests", dependencies: ["ExoSched"]),
     ]
 )

@@ -8,14 +8,15 @@ Usage:
   tools/dump_acpi.py all   (dump, then swift; what regenerates the fixtures)
 
 dump: for each machine configuration (CONFIGS below) starts QEMU under TCG with
-no boot device and a QMP socket, waits until SeaBIOS has installed the tables
-(polls 0xE0000-0xFFFFF for an RSDP with valid checksums), stops the guest and
-reads guest physical memory with the QMP command `pmemsave`. It follows the
-RSDP to the RSDT and, for revision >= 2, the XSDT, and saves the RSDP, the BDA
-word at 0x40E (the EBDA segment), the root tables and every table they list
-as OUT/CONFIG/<address>-<name>.bin, with OUT/CONFIG/summary.txt describing
-them. Tables reached only through other tables (DSDT, FACS via the FADT) are
-not saved: the parser under test does not read them.
+no boot device and a QMP socket, waits until the firmware has installed the
+tables (polls 0xE0000-0xFFFFF, or all RAM for the OVMF configuration, for an
+RSDP with valid checksums), stops the guest and reads guest physical memory
+with the QMP command `pmemsave`. It follows each RSDP to the RSDT and, for
+revision >= 2, the XSDT, and saves the RSDPs, the BDA word at 0x40E (the EBDA
+segment), the root tables and every table they list as
+OUT/CONFIG/<address>-<name>.bin, with OUT/CONFIG/summary.txt describing them.
+Tables reached only through other tables (DSDT, FACS via the FADT) are not
+saved: the parser under test does not read them. Takes about 15 s.
 
 swift: turns OUT/*/ into one Swift file holding, per configuration, a
 dictionary `[physicalAddress: [UInt8]]` of the saved regions (see the
@@ -194,14 +195,17 @@ def dump_config(name: str, extra: list[str], out: Path, timeout: float) -> None:
         scratch = Path(scratch_name)
         sock = str(scratch / "qmp.sock")
         argv = [QEMU, *BASE_ARGS, "-qmp", f"unix:{sock},server=on,wait=off", *extra]
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   start_new_session=True)
+        log = scratch / "qemu.stderr"
+        with open(log, "wb") as stderr:
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=stderr,
+                                       start_new_session=True)
         try:
             qmp = QMP(sock, timeout)
             guest = Guest(qmp, scratch)
-            # SeaBIOS installs the tables early in POST; poll until an RSDP
-            # with valid checksums appears, then give it a moment to finish.
+            # The firmware installs the tables early (SeaBIOS in POST, OVMF
+            # in DXE); poll until an RSDP with valid checksums appears, then
+            # give it a moment to finish.
             deadline = time.monotonic() + timeout
             rsdps: list[int] = []
             area = SEARCH_AREAS.get(name, BIOS_AREA)
@@ -218,6 +222,9 @@ def dump_config(name: str, extra: list[str], out: Path, timeout: float) -> None:
             summary = dump_tables(guest, rsdps, directory)
             qmp.command("quit")
             qmp.close()
+        except (RuntimeError, OSError) as error:
+            # Say what QEMU said, e.g. about a bad option or missing firmware.
+            raise RuntimeError(f"{name}: {error}\n{log.read_text(errors='replace')}") from error
         finally:
             try:
                 process.wait(timeout=5)

@@ -196,6 +196,16 @@ extern void exo_empty_function(void);
 extern void exo_probe_exhaust_stack(void);
 extern void exo_switch_context(uint64_t *save_rsp, uint64_t new_rsp);
 EXO_LINKER_SYMBOL(exo_thread_trampoline)
+EXO_LINKER_SYMBOL(exo_ap_trampoline_start)
+EXO_LINKER_SYMBOL(exo_ap_trampoline_end)
+EXO_LINKER_SYMBOL(exo_ap_parameters)
+/* The Swift entry of application processors (@_cdecl in SMP.swift). */
+extern void exo_ap_entry(uint64_t cpu_index);
+EXO_INLINE uint64_t exo_ap_entry_address(void) { return (uint64_t)(uintptr_t)&exo_ap_entry; }
+
+/* Per-CPU data: GS base points at the CPU's record, whose first word is its
+ * own address (so one gs-relative load finds it). */
+EXO_INLINE uint64_t exo_read_gs_self(void) { uint64_t v; __asm__ volatile("movq %%gs:0, %0" : "=r"(v)); return v; }
 extern uint64_t exo_stack_overflow_probe(uint64_t stack_top);
 extern uint64_t exo_stack_probe_saved_rsp;
 

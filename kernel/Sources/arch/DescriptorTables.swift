@@ -44,12 +44,36 @@ enum DescriptorTables {
         interruptStackTop(slot) - istStackSize - KernelLayout.pageSize
     }
 
+    /// Loads a GDT and TSS of the AP's own (with fresh IST stacks, guard
+    /// pages below each) and the shared IDT. Called on the AP itself.
+    static func installOnApplicationProcessor() {
+        var tops: [UInt64] = []
+        for _ in 0..<3 {
+            guard let stack = try? KernelVirtualMemory.allocateStack(pages: Int(istStackSize / KernelLayout.pageSize),
+                                                                   name: "AP IST stack") else {
+                panic("no memory for an AP's IST stacks")
+            }
+            tops.append(stack.top)
+        }
+        loadGlobalDescriptorTable(interruptStackTops: tops)
+        exo_lidt(UInt64(UInt(bitPattern: idt)), UInt16(vectorCount * 16 - 1))
+    }
+
     private static func installGlobalDescriptorTable() {
+        let (gdt, tss) = loadGlobalDescriptorTable(interruptStackTops: [interruptStackTop(.doubleFault),
+                                                                         interruptStackTop(.nonMaskableInterrupt),
+                                                                         interruptStackTop(.machineCheck)])
+        self.gdt = gdt
+        self.tss = tss
+    }
+
+    /// Builds and loads a GDT with a TSS whose IST 1-3 are `tops`.
+    @discardableResult
+    private static func loadGlobalDescriptorTable(interruptStackTops tops: [UInt64])
+        -> (UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<TaskStateSegment>) {
         let tss = UnsafeMutablePointer<TaskStateSegment>.allocate(capacity: 1)
         tss.initialize(to: TaskStateSegment())
-        for slot in [InterruptStack.doubleFault, .nonMaskableInterrupt, .machineCheck] {
-            tss.pointee.setInterruptStack(Int(slot.rawValue), to: interruptStackTop(slot))
-        }
+        for (index, top) in tops.enumerated() { tss.pointee.setInterruptStack(index + 1, to: top) }
         let tssDescriptor = SystemSegmentDescriptor(
             taskStateAt: UInt64(UInt(bitPattern: tss)), limit: UInt32(TaskStateSegment.size - 1))
 
@@ -65,8 +89,7 @@ enum DescriptorTables {
         exo_lgdt(UInt64(UInt(bitPattern: gdt)), UInt16(GDTLayout.slotCount * 8 - 1))
         exo_reload_segments(GDTLayout.kernelCode.rawValue, GDTLayout.kernelData.rawValue)
         exo_ltr(GDTLayout.taskState.rawValue)
-        self.gdt = gdt
-        self.tss = tss
+        return (gdt, tss)
     }
 
     private static func installInterruptDescriptorTable() {

@@ -17,7 +17,7 @@ enum BootState {
 /// Reads physical memory through the boot direct map (the first 4 GiB).
 struct DirectMapReader: PhysicalMemoryReader {
     func byte(at address: UInt64) -> UInt8? {
-        guard address < KernelLayout.bootDirectMapSize else { return nil }
+        guard KernelAddressSpace.isDirectMapped(address) else { return nil }
         // Safety: the boot tables map all of [0, 4 GiB) at kernelBase.
         return UnsafePointer<UInt8>(bitPattern: UInt(KernelLayout.virtual(physical: address)))!.pointee
     }
@@ -61,6 +61,8 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt32) -> Never {
         runDebugAction(action, magic: magic, infoAddress: UInt64(infoAddress))
     }
     bringUpMemory(info)
+    Firmware.discover(bootInfo: info)
+    bringUpInterruptsAndThreads()
 
     if let selection = BootState.commandLine.value(of: "exo.test") {
         let passed = KernelTests.run(selection: selection)
@@ -94,11 +96,10 @@ func bringUpMemory(_ info: BootInfo) {
         panic("kernel heap: \(error.description)")
     }
     do {
-        try KernelAddressSpace.build()
+        try KernelAddressSpace.build(memoryMap: info.memoryMap)
     } catch {
         panic("kernel address space: \(error.description)")
     }
-    bringUpInterruptsAndThreads()
     let features = KernelAddressSpace.features
     Log.info("paging: kernel address space at \(Hex.string(KernelAddressSpace.root)); NX \(features.noExecute ? "on" : "absent"), WP on, SMEP \(features.supervisorModeExecutionPrevention ? "on" : "absent"), SMAP \(features.supervisorModeAccessPrevention ? "on" : "absent"), PCID \(TLB.pcidEnabled ? "on" : "absent")")
 }
@@ -109,12 +110,16 @@ func bringUpInterruptsAndThreads() {
     do {
         try LocalAPIC.enable()
         LocalAPIC.calibrateTimer()
-        try IOAPIC.initialize()
+        Firmware.applyInterruptOverrides()
+        try IOAPIC.initialize(physical: Firmware.ioAPIC.address, gsiBase: Firmware.ioAPIC.gsiBase)
         try Threads.initialize()
         try Scheduler.start()
     } catch {
         panic("interrupts and threads: \(error.description)")
     }
+    SMP.initializeBootCPU()
+    SMP.bootCR4Features = CPU.cr4 & (KernelAddressSpace.cr4SMEP | KernelAddressSpace.cr4SMAP)
+    SMP.startApplicationProcessors(apicIDs: Firmware.processorAPICIDs)
     CPU.enableInterrupts()
     Log.info("apic: local APIC \(LocalAPIC.id) (\(LocalAPIC.mode == .x2APIC ? "x2APIC" : "xAPIC"), version \(Hex.string(UInt64(LocalAPIC.version), digits: 2))), timer \(LocalAPIC.timerTicksPerMillisecond) ticks/ms; IOAPIC \(IOAPIC.id) with \(IOAPIC.inputCount) inputs")
 }

@@ -1,4 +1,5 @@
 import CExoArch
+import ExoBoot
 import ExoKit
 import ExoMemory
 import ExoX86
@@ -52,8 +53,18 @@ enum KernelAddressSpace {
 
     static var root: UInt64 { mapper?.root ?? 0 }
 
+    /// Firmware regions above the top of RAM that the direct map also
+    /// covers (uncached): ACPI tables live there on QEMU's PC.
+    nonisolated(unsafe) private(set) static var firmwareRanges: [Range<UInt64>] = []
+
+    /// Whether physical `address` is reachable through the direct map.
+    static func isDirectMapped(_ address: UInt64) -> Bool {
+        guard mapper != nil else { return address < KernelLayout.bootDirectMapSize }
+        return address < PhysicalMemory.top || firmwareRanges.contains { $0.contains(address) }
+    }
+
     /// Builds the tables described above and switches to them.
-    static func build() throws(MemoryError) {
+    static func build(memoryMap: [MemoryRegion]) throws(MemoryError) {
         features.noExecute = CPU.cpuid(0x8000_0001).edx & (1 << 20) != 0
         let leaf7 = CPU.cpuid(0).eax >= 7 ? CPU.cpuid(7).ebx : 0
         features.supervisorModeExecutionPrevention = leaf7 & (1 << 7) != 0
@@ -72,6 +83,18 @@ enum KernelAddressSpace {
         try space.mapRange(virtual: base, physical: 0, length: image.lowerBound, flags: data)
         try space.mapRange(virtual: base + image.upperBound, physical: image.upperBound,
                            length: PhysicalMemory.top - image.upperBound, flags: data)
+        // Firmware-owned regions beyond the top of RAM and below 4 GiB (ACPI
+        // tables, BIOS ROM): readable through the direct map, uncached.
+        var firmware: [Range<UInt64>] = []
+        for region in memoryMap where region.kind != .available && region.base >= PhysicalMemory.top
+            && region.end <= KernelLayout.bootDirectMapSize {
+            let start = Alignment.alignDown(region.base, to: KernelLayout.pageSize)
+            let end = Alignment.alignUp(region.end, to: KernelLayout.pageSize) ?? region.end
+            try space.mapRange(virtual: base + start, physical: start, length: end - start,
+                               flags: data.union([.cacheDisable, .writeThrough]))
+            firmware.append(start..<end)
+        }
+        firmwareRanges = firmware
         try mapImage(KernelLayout.imageStart..<__rodata_start_address(), flags: code, into: &space)
         try mapImage(__rodata_start_address()..<__rodata_end_address(), flags: readOnly, into: &space)
         try mapImage(__rodata_end_address()..<KernelLayout.imageEnd, flags: data, into: &space)

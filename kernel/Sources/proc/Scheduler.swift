@@ -18,6 +18,10 @@ enum Scheduler {
     /// Sleeping threads, soonest deadline first.
     nonisolated(unsafe) private static var sleepers: [ThreadID] = []
     nonisolated(unsafe) private static var sliceEnd: UInt64 = 0
+    /// When the one-shot timer will fire (UInt64.max: not armed). A later
+    /// event never re-arms it: the early interrupt re-evaluates instead,
+    /// which keeps APIC writes off the yield and wakeup paths.
+    nonisolated(unsafe) private static var programmedDeadline = UInt64.max
     nonisolated(unsafe) private(set) static var switches: UInt64 = 0
     nonisolated(unsafe) private(set) static var preemptions: UInt64 = 0
     nonisolated(unsafe) private(set) static var timerInterrupts: UInt64 = 0
@@ -125,6 +129,7 @@ enum Scheduler {
     /// The local APIC timer fired (interrupts off, EOI already sent).
     private static func timerInterrupt() {
         timerInterrupts &+= 1
+        programmedDeadline = UInt64.max
         let now = Clock.nanosecondsSinceBoot()
         while let first = sleepers.first, Threads.table[Int(first)].wakeDeadline <= now {
             sleepers.removeFirst()
@@ -144,10 +149,11 @@ enum Scheduler {
         if preemptSoon { next = now }
         if !queue.isEmpty && current != idle { next = min(next, sliceEnd) }
         if let first = sleepers.first { next = min(next, Threads.table[Int(first)].wakeDeadline) }
-        if next == UInt64.max {
-            LocalAPIC.stopTimer()
-        } else {
-            LocalAPIC.armOneShot(nanoseconds: max(next > now ? next - now : 0, 1_000))
-        }
+        // Nothing due: leave an armed timer alone (its interrupt finds
+        // nothing to do and stops). An earlier event than the one armed:
+        // re-arm. A later one: the armed interrupt comes first and re-arms.
+        guard next != UInt64.max, next < programmedDeadline || programmedDeadline <= now else { return }
+        programmedDeadline = next
+        LocalAPIC.armOneShot(nanoseconds: max(next > now ? next - now : 0, 1_000))
     }
 }

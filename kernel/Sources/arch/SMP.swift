@@ -1,0 +1,145 @@
+import CExoArch
+import ExoKit
+import ExoMemory
+import ExoX86
+import Synchronization
+
+/// Per-CPU data and the start-up of the other processors.
+///
+/// Each CPU's GS base points at its `PerCPU` record; the record's first
+/// word is its own address, so `exo_read_gs_self` finds it in one load.
+///
+/// Application processors start with INIT-SIPI-SIPI into the trampoline
+/// (trampoline.S), one at a time: the parameter block in the trampoline
+/// page is shared. Each AP then loads its own GDT and TSS (own IST stacks),
+/// the shared IDT, enables its local APIC and reports online.
+/// Status: the APs run their idle loop; the scheduler still runs threads on
+/// the boot CPU only (per-CPU run queues and stealing are next).
+enum SMP {
+    struct PerCPU {
+        var selfAddress: UInt64 = 0
+        var index: Int = 0
+        var apicID: UInt32 = 0
+    }
+
+    static let maximumCPUs = 64
+    static let trampolinePhysical: UInt64 = 0x8000
+
+    nonisolated(unsafe) private(set) static var cpus: UnsafeMutablePointer<PerCPU> = UnsafeMutablePointer(bitPattern: 8)!
+    /// Set by each CPU once it runs (read by the boot CPU while starting it).
+    nonisolated(unsafe) private static var onlineFlags: UnsafeMutablePointer<Atomic<Bool>> = UnsafeMutablePointer(bitPattern: 8)!
+    nonisolated(unsafe) private(set) static var count = 1
+    nonisolated(unsafe) private(set) static var failedToStart: [UInt32] = []
+
+    static let gsBaseMSR = CPU.MSR(rawValue: 0xC000_0101)
+
+    /// Sets up the table and makes the boot CPU entry 0.
+    static func initializeBootCPU() {
+        let table = UnsafeMutablePointer<PerCPU>.allocate(capacity: maximumCPUs)
+        table.initialize(repeating: PerCPU(), count: maximumCPUs)
+        cpus = table
+        let flags = UnsafeMutablePointer<Atomic<Bool>>.allocate(capacity: maximumCPUs)
+        for index in 0..<maximumCPUs { (flags + index).initialize(to: Atomic(false)) }
+        onlineFlags = flags
+        install(index: 0, apicID: LocalAPIC.id)
+        onlineFlags[0].store(true, ordering: .releasing)
+    }
+
+    private static func install(index: Int, apicID: UInt32) {
+        let record = cpus + index
+        record.pointee.selfAddress = UInt64(UInt(bitPattern: record))
+        record.pointee.index = index
+        record.pointee.apicID = apicID
+        CPU.write(gsBaseMSR, record.pointee.selfAddress)
+    }
+
+    /// This CPU's index (0 = boot CPU).
+    static var currentIndex: Int {
+        UnsafePointer<PerCPU>(bitPattern: UInt(exo_read_gs_self()))!.pointee.index
+    }
+
+    static func isOnline(_ index: Int) -> Bool { onlineFlags[index].load(ordering: .acquiring) }
+
+    /// Starts every CPU the firmware lists besides this one. Interrupts are
+    /// off on the boot CPU meanwhile (the APs share its heap cache while
+    /// they set up).
+    static func startApplicationProcessors(apicIDs: [UInt32]) {
+        let others = apicIDs.filter { $0 != cpus[0].apicID }
+        guard !others.isEmpty else { return }
+        let root = KernelAddressSpace.root
+        guard root < (1 << 32) else {
+            Log.warning("smp: kernel page tables above 4 GiB; the trampoline cannot load them; staying on one CPU")
+            return
+        }
+        let wasEnabled = CPU.interruptsEnabled
+        CPU.disableInterrupts()
+        // Copy the trampoline and identity-map its page for the switch to
+        // long mode.
+        let size = Int(exo_ap_trampoline_end_address() - exo_ap_trampoline_start_address())
+        UnsafeMutableRawPointer(bitPattern: UInt(KernelLayout.virtual(physical: trampolinePhysical)))!
+            .copyMemory(from: UnsafeRawPointer(bitPattern: UInt(exo_ap_trampoline_start_address()))!, byteCount: size)
+        do throws(MemoryError) {
+            try KernelAddressSpace.map(virtual: trampolinePhysical, physical: trampolinePhysical, flags: [.present, .writable])
+            for apicID in others where count < maximumCPUs {
+                if start(apicID: apicID, index: count) { count += 1 } else { failedToStart.append(apicID) }
+            }
+            _ = try KernelAddressSpace.unmap(virtual: trampolinePhysical)
+        } catch {
+            Log.warning("smp: \(error.description)")
+        }
+        if wasEnabled { CPU.enableInterrupts() }
+        Log.info("smp: \(count) CPUs online\(failedToStart.isEmpty ? "" : "; did not start: APIC IDs \(failedToStart)")")
+    }
+
+    /// INIT, 10 ms, SIPI, 200 µs, SIPI (Intel SDM 8.4.4.1), then wait up to
+    /// 100 ms for the AP to report online.
+    private static func start(apicID: UInt32, index: Int) -> Bool {
+        guard let stack = try? KernelVirtualMemory.allocateStack(pages: 4, name: "AP boot stack") else { return false }
+        cpus[index].apicID = apicID
+        let parameters = UnsafeMutablePointer<UInt64>(bitPattern: UInt(KernelLayout.virtual(
+            physical: trampolinePhysical + exo_ap_parameters_address() - exo_ap_trampoline_start_address())))!
+        parameters[0] = KernelAddressSpace.root
+        parameters[1] = stack.top
+        parameters[2] = exo_ap_entry_address()
+        parameters[3] = UInt64(index)
+        parameters[4] = KernelAddressSpace.features.noExecute ? 1 << 11 : 0
+        LocalAPIC.sendInterrupt(to: apicID, vector: 0, mode: .initialize)
+        spin(microseconds: 10_000)
+        for _ in 0..<2 {
+            LocalAPIC.sendInterrupt(to: apicID, vector: UInt8(trampolinePhysical >> 12), mode: .startup)
+            spin(microseconds: 200)
+            if isOnline(index) { return true }
+        }
+        let deadline = Clock.nanosecondsSinceBoot() + 100_000_000
+        while Clock.nanosecondsSinceBoot() < deadline {
+            if isOnline(index) { return true }
+            exo_pause()
+        }
+        return false
+    }
+
+    private static func spin(microseconds: UInt64) {
+        let deadline = Clock.nanosecondsSinceBoot() + microseconds * 1000
+        while Clock.nanosecondsSinceBoot() < deadline { exo_pause() }
+    }
+
+    /// The AP's side, on its boot stack with interrupts off.
+    static func applicationProcessorMain(index: Int) -> Never {
+        install(index: index, apicID: cpus[index].apicID)
+        CPU.initializeFloatingPoint()
+        DescriptorTables.installOnApplicationProcessor()
+        CPU.cr4 = CPU.cr4 | bootCR4Features
+        TLB.enableFeatures()
+        do { try LocalAPIC.enable() } catch {}
+        onlineFlags[index].store(true, ordering: .releasing)
+        while true { CPU.waitForInterrupt() }
+    }
+
+    /// CR4 bits the boot CPU turned on that every CPU needs (SMEP, SMAP).
+    nonisolated(unsafe) static var bootCR4Features: UInt64 = 0
+}
+
+@_cdecl("exo_ap_entry")
+func exoApplicationProcessorEntry(_ index: UInt64) -> Never {
+    SMP.applicationProcessorMain(index: Int(index))
+}

@@ -1,0 +1,61 @@
+import ExoBoot
+import ExoKit
+
+/// The firmware's description of the machine (ACPI), read once at boot:
+/// CPUs and interrupt controllers (MADT), the HPET, NUMA (SRAT/SLIT).
+///
+/// Tables come from the loader's RSDP copy (multiboot2) or a scan of the
+/// BIOS areas. A machine without usable ACPI still boots: one CPU, the
+/// IOAPIC at its PC default, no NUMA. A table that is present but corrupt
+/// is reported and ignored the same way, never trusted.
+enum Firmware {
+    nonisolated(unsafe) private(set) static var tables: ACPITables? = nil
+    nonisolated(unsafe) private(set) static var problem: String? = nil
+
+    static func discover(bootInfo: BootInfo) {
+        let memory = DirectMapReader()
+        do {
+            if let rsdp = bootInfo.acpiRSDP {
+                tables = try ACPIParser.parse(rsdpBytes: rsdp, memory: memory)
+            } else {
+                tables = try ACPIParser.parse(rsdpAddress: try ACPIParser.findRSDP(memory: memory), memory: memory)
+            }
+        } catch {
+            problem = error.description
+            Log.warning("acpi: \(error.description); assuming one CPU and the PC's default interrupt routing")
+        }
+        guard let tables else { return }
+        Log.info("acpi: revision \(tables.rsdpRevision), OEM \(tables.oemID), \(tables.tables.count) tables")
+        if let madt = tables.madt {
+            let ids = madt.processors.filter { $0.isUsable }.map { $0.apicID }
+            Log.info("acpi: \(ids.count) CPUs, local APIC at \(Hex.string(madt.localAPICAddress)), \(madt.ioAPICs.count) IOAPIC(s), \(madt.interruptOverrides.count) ISA overrides")
+        }
+        if let hpet = tables.hpet { Log.info("acpi: HPET at \(Hex.string(hpet.baseAddress))") }
+        if let srat = tables.srat {
+            Log.info("acpi: NUMA: \(srat.proximityDomains.count) nodes, \(srat.memoryAffinities.count) memory ranges")
+        }
+    }
+
+    /// APIC IDs of the CPUs the firmware says can run, boot CPU included.
+    static var processorAPICIDs: [UInt32] {
+        tables?.madt?.processors.filter { $0.isUsable }.map { $0.apicID } ?? []
+    }
+
+    /// Applies the MADT's ISA overrides to the IOAPIC routing table.
+    static func applyInterruptOverrides() {
+        guard let madt = tables?.madt else { return }
+        var overrides: [UInt8: IOAPIC.Route] = [:]
+        for override in madt.interruptOverrides where override.bus == 0 {
+            overrides[override.sourceIRQ] = IOAPIC.Route(gsi: override.gsi,
+                                                         activeLow: override.polarity == .activeLow,
+                                                         levelTriggered: override.triggerMode == .level)
+        }
+        IOAPIC.isaOverrides = overrides
+    }
+
+    /// The first IOAPIC's registers and GSI base, or the PC default.
+    static var ioAPIC: (address: UInt64, gsiBase: UInt32) {
+        guard let first = tables?.madt?.ioAPICs.first else { return (IOAPIC.defaultAddress, 0) }
+        return (first.address, first.gsiBase)
+    }
+}

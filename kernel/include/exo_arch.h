@@ -199,6 +199,7 @@ EXO_LINKER_SYMBOL(exo_thread_trampoline)
 EXO_LINKER_SYMBOL(exo_ap_trampoline_start)
 EXO_LINKER_SYMBOL(exo_ap_trampoline_end)
 EXO_LINKER_SYMBOL(exo_ap_parameters)
+EXO_LINKER_SYMBOL(exo_boot_percpu)
 /* The Swift entry of application processors (@_cdecl in SMP.swift). */
 extern void exo_ap_entry(uint64_t cpu_index);
 EXO_INLINE uint64_t exo_ap_entry_address(void) { return (uint64_t)(uintptr_t)&exo_ap_entry; }

@@ -13,8 +13,8 @@ import Synchronization
 /// (trampoline.S), one at a time: the parameter block in the trampoline
 /// page is shared. Each AP then loads its own GDT and TSS (own IST stacks),
 /// the shared IDT, enables its local APIC and reports online.
-/// Status: the APs run their idle loop; the scheduler still runs threads on
-/// the boot CPU only (per-CPU run queues and stealing are next).
+/// Each AP's boot stack then becomes its idle thread and it takes work from
+/// the scheduler like the boot CPU.
 enum SMP {
     struct PerCPU {
         var selfAddress: UInt64 = 0
@@ -22,7 +22,7 @@ enum SMP {
         var apicID: UInt32 = 0
     }
 
-    static let maximumCPUs = 64
+    static let maximumCPUs = 16
     static let trampolinePhysical: UInt64 = 0x8000
 
     nonisolated(unsafe) private(set) static var cpus: UnsafeMutablePointer<PerCPU> = UnsafeMutablePointer(bitPattern: 8)!
@@ -32,6 +32,13 @@ enum SMP {
     nonisolated(unsafe) private(set) static var failedToStart: [UInt32] = []
 
     static let gsBaseMSR = CPU.MSR(rawValue: 0xC000_0101)
+
+    /// Points GS at the static boot record (first thing in kmain).
+    static func useBootRecord() {
+        let record = UnsafeMutablePointer<PerCPU>(bitPattern: UInt(exo_boot_percpu_address()))!
+        record.pointee = PerCPU(selfAddress: exo_boot_percpu_address(), index: 0, apicID: 0)
+        CPU.write(gsBaseMSR, exo_boot_percpu_address())
+    }
 
     /// Sets up the table and makes the boot CPU entry 0.
     static func initializeBootCPU() {
@@ -130,8 +137,15 @@ enum SMP {
         DescriptorTables.installOnApplicationProcessor()
         CPU.cr4 = CPU.cr4 | bootCR4Features
         TLB.enableFeatures()
-        do { try LocalAPIC.enable() } catch {}
+        do {
+            try LocalAPIC.enable()
+            try Scheduler.adoptIdleContext(cpu: index)
+        } catch {
+            panic("CPU \(index) could not join the scheduler: \(error.description)")
+        }
         onlineFlags[index].store(true, ordering: .releasing)
+        // This boot stack is now the CPU's idle thread: the timer and
+        // reschedule IPIs bring work here.
         while true { CPU.waitForInterrupt() }
     }
 

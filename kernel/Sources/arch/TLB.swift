@@ -1,4 +1,5 @@
 import CExoArch
+import Synchronization
 
 /// Translation lookaside buffer management.
 ///
@@ -7,10 +8,9 @@ import CExoArch
 /// - PCID (when the CPU has it): CR4.PCIDE is set, the kernel address space
 ///   runs as PCID 0, and a CR3 load can keep another PCID's entries (bit 63).
 /// - Shootdown: changing a mapping other CPUs may have cached means flushing
-///   it everywhere. `shootdown` flushes locally, then asks `remoteDelivery`
-///   to interrupt every other CPU that may hold the address space; with one
-///   CPU online there is nobody to ask. The SMP work installs an IPI sender
-///   there; callers already go through this one entry point.
+///   it everywhere. `shootdown` flushes locally, then `remoteDelivery`
+///   interrupts every other online CPU (vector 242) and waits for each to
+///   flush; with one CPU there is nobody to ask.
 enum TLB {
     nonisolated(unsafe) private(set) static var pcidEnabled = false
     nonisolated(unsafe) private(set) static var shootdownCount: UInt64 = 0
@@ -31,6 +31,56 @@ enum TLB {
 
     static let pcidEnableBit: UInt64 = 1 << 17
     static let globalPagesBit: UInt64 = 1 << 7
+
+    // MARK: Cross-CPU shootdown (installed by `enableRemoteShootdown`)
+
+    nonisolated(unsafe) private static var pending = ShootdownRequest(range: 0..<0, addressSpace: nil)
+    nonisolated(unsafe) private static var acknowledgements: UnsafeMutablePointer<Atomic<Int>> = UnsafeMutablePointer(bitPattern: 8)!
+    static let shootdownLock = KernelSpinLock()
+
+    /// Once other CPUs run: every shootdown interrupts them (vector 242)
+    /// and waits until each has flushed.
+    static func enableRemoteShootdown() {
+        let counter = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 1)
+        counter.initialize(to: Atomic(0))
+        acknowledgements = counter
+        Interrupts.register(vector: Interrupts.tlbShootdown) {
+            let request = pending
+            flushLocally(request)
+            acknowledgements.pointee.add(1, ordering: .releasing)
+        }
+        remoteDelivery = { request in
+            shootdownLock.lock()
+            defer { shootdownLock.unlock() }
+            pending = request
+            acknowledgements.pointee.store(0, ordering: .releasing)
+            let me = SMP.currentIndex
+            var others = 0
+            for cpu in 0..<SMP.count where cpu != me {
+                LocalAPIC.sendInterrupt(to: SMP.cpus[cpu].apicID, vector: Interrupts.tlbShootdown)
+                others += 1
+            }
+            var spins: UInt64 = 0
+            while acknowledgements.pointee.load(ordering: .acquiring) < others {
+                exo_pause()
+                spins += 1
+                if spins == 2_000_000_000 { panic("TLB shootdown: a CPU did not answer") }
+            }
+        }
+    }
+
+    private static func flushLocally(_ request: ShootdownRequest) {
+        let pages = (request.range.upperBound - request.range.lowerBound + KernelLayout.pageSize - 1) / KernelLayout.pageSize
+        if pages > 32 {
+            if request.addressSpace == nil { flushEverything() } else { flushAddressSpace() }
+        } else {
+            var page = request.range.lowerBound & ~(KernelLayout.pageSize - 1)
+            while page < request.range.upperBound {
+                flush(page: page)
+                page += KernelLayout.pageSize
+            }
+        }
+    }
 
     static var cpuHasPCID: Bool { CPU.cpuid(1).ecx & (1 << 17) != 0 }
 
@@ -61,19 +111,11 @@ enum TLB {
     /// than 32 pages) are flushed wholesale: cheaper than page by page.
     static func shootdown(_ range: Range<UInt64>, addressSpace: UInt64? = nil) {
         shootdownCount &+= 1
-        let pages = (range.upperBound - range.lowerBound + KernelLayout.pageSize - 1) / KernelLayout.pageSize
-        if pages > 32 {
-            if addressSpace == nil { flushEverything() } else { flushAddressSpace() }
-        } else {
-            var page = range.lowerBound & ~(KernelLayout.pageSize - 1)
-            while page < range.upperBound {
-                flush(page: page)
-                page += KernelLayout.pageSize
-            }
-        }
-        if let deliver = remoteDelivery {
+        let request = ShootdownRequest(range: range, addressSpace: addressSpace)
+        flushLocally(request)
+        if let deliver = remoteDelivery, SMP.count > 1 {
             remoteRequests &+= 1
-            deliver(ShootdownRequest(range: range, addressSpace: addressSpace))
+            deliver(request)
         }
     }
 }

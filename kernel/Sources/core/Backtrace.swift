@@ -16,8 +16,9 @@ enum KernelStacks {
     /// Stacks allocated after boot (kernel threads, tests), in allocation order.
     nonisolated(unsafe) private(set) static var dynamic: [Stack] = []
 
-    static func register(_ stack: Stack) { dynamic.append(stack) }
-    static func unregister(top: UInt64) { dynamic.removeAll { $0.top == top } }
+    static let lock = KernelSpinLock()
+    static func register(_ stack: Stack) { lock.withLock { dynamic.append(stack) } }
+    static func unregister(top: UInt64) { lock.withLock { dynamic.removeAll { $0.top == top } } }
 
     static var all: [Stack] {
         var stacks = dynamic + [Stack(name: "boot stack", guardPage: boot_stack_guard_page_address(),

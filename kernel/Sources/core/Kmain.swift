@@ -2,6 +2,7 @@ import ExoMemory
 import CExoArch
 import ExoBoot
 import ExoKit
+import ExoSched
 
 /// What boot learned, kept for the rest of the kernel and its tests.
 enum BootState {
@@ -34,6 +35,7 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt32) -> Never {
     // Order matters: the FPU before any Dictionary, the console before any
     // message, the IDT before anything that can fault.
     CPU.initializeFloatingPoint()
+    SMP.useBootRecord()
     Serial16550.com1.initialize()
     DescriptorTables.install()
     LegacyPIC.remapAndMaskAll()
@@ -112,14 +114,16 @@ func bringUpInterruptsAndThreads() {
         LocalAPIC.calibrateTimer()
         Firmware.applyInterruptOverrides()
         try IOAPIC.initialize(physical: Firmware.ioAPIC.address, gsiBase: Firmware.ioAPIC.gsiBase)
+        SMP.initializeBootCPU()
         try Threads.initialize()
-        try Scheduler.start()
+        try Scheduler.start(topology: .uniform(cpuCount: SMP.maximumCPUs))
     } catch {
         panic("interrupts and threads: \(error.description)")
     }
-    SMP.initializeBootCPU()
     SMP.bootCR4Features = CPU.cr4 & (KernelAddressSpace.cr4SMEP | KernelAddressSpace.cr4SMAP)
     SMP.startApplicationProcessors(apicIDs: Firmware.processorAPICIDs)
+    TLB.enableRemoteShootdown()
+    Scheduler.setTopology(Firmware.topology(cpuAPICIDs: (0..<SMP.count).map { SMP.cpus[$0].apicID }))
     CPU.enableInterrupts()
     Log.info("apic: local APIC \(LocalAPIC.id) (\(LocalAPIC.mode == .x2APIC ? "x2APIC" : "xAPIC"), version \(Hex.string(UInt64(LocalAPIC.version), digits: 2))), timer \(LocalAPIC.timerTicksPerMillisecond) ticks/ms; IOAPIC \(IOAPIC.id) with \(IOAPIC.inputCount) inputs")
 }

@@ -40,6 +40,8 @@ struct DirectMapTableMemory: PageTableMemory {
 enum KernelAddressSpace {
     nonisolated(unsafe) private static var mapper: PageTableMapper<DirectMapTableMemory>? = nil
     nonisolated(unsafe) private(set) static var features = Features()
+    /// Serialises changes to the kernel's tables between CPUs.
+    static let lock = KernelSpinLock()
 
     struct Features {
         var noExecute = false
@@ -124,13 +126,13 @@ enum KernelAddressSpace {
 
     /// Where `virtual` leads in the kernel's tables (tests, fault reports).
     static func translate(_ virtual: UInt64) -> Translation? {
-        CPU.withInterruptsDisabled { mapper?.translate(virtual) }
+        lock.withLock { mapper?.translate(virtual) }
     }
 
     /// Maps one 4 KiB page. The caller flushes nothing: a new mapping
     /// replaces a non-present entry, which no TLB caches.
     static func map(virtual: UInt64, physical: UInt64, flags: PageFlags) throws(MemoryError) {
-        try CPU.withInterruptsDisabled { () throws(MemoryError) in
+        try lock.withLock { () throws(MemoryError) in
             try mapper!.map(virtual: virtual, physical: physical, size: .small, flags: flags)
         }
     }
@@ -139,7 +141,7 @@ enum KernelAddressSpace {
     /// The shootdown completes before interrupts come back on, so nothing
     /// can reuse the frame while a stale translation to it survives.
     static func unmap(virtual: UInt64) throws(MemoryError) -> UInt64 {
-        try CPU.withInterruptsDisabled { () throws(MemoryError) -> UInt64 in
+        try lock.withLock { () throws(MemoryError) -> UInt64 in
             let frame = try mapper!.unmap(virtual: virtual, size: .small)
             TLB.shootdown(virtual..<(virtual + KernelLayout.pageSize))
             return frame
@@ -148,7 +150,7 @@ enum KernelAddressSpace {
 
     /// Changes one 4 KiB page's flags on every CPU.
     static func protect(virtual: UInt64, flags: PageFlags) throws(MemoryError) {
-        try CPU.withInterruptsDisabled { () throws(MemoryError) in
+        try lock.withLock { () throws(MemoryError) in
             try mapper!.protect(virtual: virtual, size: .small, flags: flags)
             TLB.shootdown(virtual..<(virtual + KernelLayout.pageSize))
         }

@@ -28,9 +28,9 @@ struct FrameHeapSource: HeapPageSource {
 /// re-entered by an interrupt handler on the same CPU.
 enum KernelHeap {
     nonisolated(unsafe) private static var heap: HybridHeap<FrameHeapSource>? = nil
-    /// This CPU's cache (one CPU until the SMP work gives each its own).
-    static let cacheIndex = 0
-    static let cacheCount = 1
+    /// This CPU's cache: one per CPU, found through per-CPU data.
+    static var cacheIndex: Int { SMP.currentIndex }
+    static let cacheCount = SMP.maximumCPUs
 
     static var isInitialized: Bool { heap != nil }
 

@@ -9,6 +9,7 @@ import ExoX86
 /// overrun faults at once instead of running into the next range.
 enum KernelVirtualMemory {
     static let region: Range<UInt64> = 0x0000_7000_0000_0000..<0x0000_7010_0000_0000
+    static let lock = KernelSpinLock()
     nonisolated(unsafe) private static var ranges = VirtualRangeAllocator(
         base: region.lowerBound, size: region.upperBound - region.lowerBound, guardSize: KernelLayout.pageSize)
 
@@ -21,13 +22,13 @@ enum KernelVirtualMemory {
 
     /// A zeroed stack of `pages` pages with a guard page below it.
     static func allocateStack(pages: Int, name: StaticString) throws(MemoryError) -> Stack {
-        let range = try CPU.withInterruptsDisabled { () throws(MemoryError) -> Range<UInt64> in
+        let range = try lock.withLock { () throws(MemoryError) -> Range<UInt64> in
             try ranges.allocate(size: UInt64(pages) * KernelLayout.pageSize)
         }
         do {
             try backWithFrames(range, flags: KernelAddressSpace.kernelDataFlags)
         } catch {
-            try? CPU.withInterruptsDisabled { () throws(MemoryError) in try ranges.free(range) }
+            try? lock.withLock { () throws(MemoryError) in try ranges.free(range) }
             throw error
         }
         KernelStacks.register(KernelStacks.Stack(name: name, guardPage: range.lowerBound - KernelLayout.pageSize,
@@ -45,7 +46,7 @@ enum KernelVirtualMemory {
     static func mapDevice(physical: UInt64, size: UInt64) throws(MemoryError) -> UInt64 {
         let first = Alignment.alignDown(physical, to: KernelLayout.pageSize)
         guard let last = Alignment.alignUp(physical + size, to: KernelLayout.pageSize), size > 0 else { throw .invalidRequest }
-        let range = try CPU.withInterruptsDisabled { () throws(MemoryError) -> Range<UInt64> in
+        let range = try lock.withLock { () throws(MemoryError) -> Range<UInt64> in
             try ranges.allocate(size: last - first)
         }
         let flags = KernelAddressSpace.kernelDataFlags.union([.cacheDisable, .writeThrough])
@@ -85,7 +86,7 @@ enum KernelVirtualMemory {
             page += KernelLayout.pageSize
         }
         if !keepRange {
-            try CPU.withInterruptsDisabled { () throws(MemoryError) in try ranges.free(range) }
+            try lock.withLock { () throws(MemoryError) in try ranges.free(range) }
         }
     }
 }

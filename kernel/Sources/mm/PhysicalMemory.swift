@@ -10,9 +10,8 @@ import ExoMemory
 /// modules, and the allocator's own metadata (one 12-byte record per frame,
 /// carved from the first available memory above the image).
 ///
-/// Callers run with interrupts off or hold no other allocator state: all
-/// entry points disable interrupts for their duration, so an interrupt
-/// handler may also allocate frames.
+/// Every entry point takes the allocator's spin lock (interrupts off while
+/// held), so any CPU, and interrupt handlers, may allocate frames.
 enum PhysicalMemory {
     /// Not optional, and only ever mutated in place: the allocator is a
     /// ~200-byte struct, and going through an Optional made each call copy
@@ -20,6 +19,8 @@ enum PhysicalMemory {
     nonisolated(unsafe) private static var buddy = BuddyAllocator(
         base: 0, frameCount: 0, metadata: UnsafeMutableBufferPointer(start: nil, count: 0))
     nonisolated(unsafe) private static var initialized = false
+    /// Serialises every CPU's use of the allocator (interrupts off while held).
+    static let lock = KernelSpinLock()
     /// Physical memory the frame allocator spans: [0, top).
     nonisolated(unsafe) private(set) static var top: UInt64 = 0
     nonisolated(unsafe) private(set) static var metadataRange: Range<UInt64> = 0..<0
@@ -78,13 +79,13 @@ enum PhysicalMemory {
 
     /// A naturally aligned block of 2^order frames (physical address).
     static func allocate(order: Int) throws(MemoryError) -> UInt64 {
-        try CPU.withInterruptsDisabled { () throws(MemoryError) -> UInt64 in
+        try lock.withLock { () throws(MemoryError) -> UInt64 in
             try buddy.allocate(order: order)
         }
     }
 
     static func free(_ address: UInt64, order: Int) throws(MemoryError) {
-        try CPU.withInterruptsDisabled { () throws(MemoryError) in
+        try lock.withLock { () throws(MemoryError) in
             try buddy.free(address, order: order)
         }
     }
@@ -98,11 +99,11 @@ enum PhysicalMemory {
     }
 
     static var statistics: BuddyAllocator.Statistics {
-        CPU.withInterruptsDisabled { buddy.statistics }
+        lock.withLock { buddy.statistics }
     }
 
     static func verify() -> String? {
-        CPU.withInterruptsDisabled { buddy.verify() }
+        lock.withLock { buddy.verify() }
     }
 
     /// Boot-log lines: totals and free blocks per order.

@@ -1,5 +1,6 @@
 import ExoBoot
 import ExoKit
+import ExoSched
 
 /// The firmware's description of the machine (ACPI), read once at boot:
 /// CPUs and interrupt controllers (MADT), the HPET, NUMA (SRAT/SLIT).
@@ -39,6 +40,30 @@ enum Firmware {
     /// APIC IDs of the CPUs the firmware says can run, boot CPU included.
     static var processorAPICIDs: [UInt32] {
         tables?.madt?.processors.filter { $0.isUsable }.map { $0.apicID } ?? []
+    }
+
+    /// The NUMA layout for the scheduler: each CPU's node from the SRAT
+    /// (APIC ID to proximity domain), distances from the SLIT. CPUs beyond
+    /// `cpuAPICIDs` (never started) sit on node 0. Without SRAT, or with
+    /// tables that do not fit together, one uniform node.
+    static func topology(cpuAPICIDs: [UInt32]) -> CPUTopology {
+        let slots = SMP.maximumCPUs
+        guard let srat = tables?.srat else { return .uniform(cpuCount: slots) }
+        let domains = srat.proximityDomains.sorted()
+        var nodes: [NUMANode] = []
+        for cpu in 0..<slots {
+            let apicID = cpu < cpuAPICIDs.count ? cpuAPICIDs[cpu] : UInt32.max
+            let domain = srat.processorAffinities.first { $0.apicID == apicID && $0.enabled }?.proximityDomain
+            nodes.append(NUMANode(domain.flatMap { d in domains.firstIndex(of: d) } ?? 0))
+        }
+        var distances: [UInt8] = []
+        for from in domains.indices {
+            for to in domains.indices {
+                let fallback: UInt8 = from == to ? 10 : 20
+                distances.append(tables?.slit?.distance(from: from, to: to) ?? fallback)
+            }
+        }
+        return (try? CPUTopology(cpuNodes: nodes, nodeDistances: distances)) ?? .uniform(cpuCount: slots)
     }
 
     /// Applies the MADT's ISA overrides to the IOAPIC routing table.

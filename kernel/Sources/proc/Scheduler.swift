@@ -1,159 +1,287 @@
 import CExoArch
 import ExoKit
 import ExoMemory
+import ExoSched
 
-/// Picks which thread runs, switches to it, and keeps time: slices,
-/// preemption from the local APIC timer, sleeping threads.
+/// Per-thread scheduling state for ExoSched, in a table the run queues of
+/// every CPU share (a pointer, so no Swift array is mutated from two CPUs).
+struct KernelEntities: SchedEntityTable {
+    let base: UnsafeMutablePointer<SchedEntity>
+    subscript(thread: ThreadID) -> SchedEntity {
+        get { base[thread.index] }
+        nonmutating set { base[thread.index] = newValue }
+    }
+}
+
+/// Picks which thread runs on each CPU, switches to it, and keeps time.
 ///
-/// Rules: every function here runs with interrupts off (asserted on
-/// entry). The timer is one-shot, armed after every decision for the
-/// nearest event: the running thread's slice end (only when another thread
-/// waits) or the earliest sleeper's deadline. With nothing to do the CPU
-/// runs the idle thread, which halts until an interrupt.
+/// Policy is ExoSched's: per-CPU Hot/Normal/Cold run queues with classes
+/// from an EMA of CPU bursts, per-class slices, aging, and the load
+/// balancer's placement and stealing. This file is the mechanism.
+///
+/// Locking (xv6-style): one scheduler lock guards every run queue, thread
+/// state and sleep list. `reschedule` is entered with it held and
+/// interrupts off, and returns with it held: the lock is handed across the
+/// context switch to the thread that resumes (a new thread releases it in
+/// `threadStarted`). One lock keeps SMP correct and simple; per-CPU locks
+/// are the refinement when contention shows.
+///
+/// Timers: each CPU's one-shot APIC timer is armed for its nearest event,
+/// the queue's preemption deadline or its earliest sleeper. Armed later
+/// than needed never happens (re-armed only for earlier events; an early
+/// interrupt re-evaluates).
 enum Scheduler {
-    nonisolated(unsafe) private(set) static var current: ThreadID = 0
-    nonisolated(unsafe) private(set) static var idle: ThreadID = 0
-    nonisolated(unsafe) private(set) static var running = false
-    nonisolated(unsafe) static var queue = ReadyQueue()
-    /// Sleeping threads, soonest deadline first.
-    nonisolated(unsafe) private static var sleepers: [ThreadID] = []
-    nonisolated(unsafe) private static var sliceEnd: UInt64 = 0
-    /// When the one-shot timer will fire (UInt64.max: not armed). A later
-    /// event never re-arms it: the early interrupt re-evaluates instead,
-    /// which keeps APIC writes off the yield and wakeup paths.
-    nonisolated(unsafe) private static var programmedDeadline = UInt64.max
+    static let lock = KernelSpinLock()
+    nonisolated(unsafe) private(set) static var entities = KernelEntities(base: UnsafeMutablePointer(bitPattern: 8)!)
+    nonisolated(unsafe) private static var queues: UnsafeMutablePointer<RunQueue> = UnsafeMutablePointer(bitPattern: 8)!
+    /// The thread running on each CPU (the idle thread when the queue has none).
+    nonisolated(unsafe) private static var running: UnsafeMutablePointer<ThreadID> = UnsafeMutablePointer(bitPattern: 8)!
+    nonisolated(unsafe) private static var idleThreads: UnsafeMutablePointer<ThreadID> = UnsafeMutablePointer(bitPattern: 8)!
+    nonisolated(unsafe) private static var deadlines: UnsafeMutablePointer<UInt64> = UnsafeMutablePointer(bitPattern: 8)!
+    /// Sleeping threads per CPU, soonest deadline first.
+    nonisolated(unsafe) private static var sleepers: [[ThreadID]] = []
+    nonisolated(unsafe) private static var loads: [CPULoad] = []
+    nonisolated(unsafe) private static var balancer = LoadBalancer(topology: .uniform(cpuCount: 1))
+    nonisolated(unsafe) private(set) static var started = false
     nonisolated(unsafe) private(set) static var switches: UInt64 = 0
     nonisolated(unsafe) private(set) static var preemptions: UInt64 = 0
     nonisolated(unsafe) private(set) static var timerInterrupts: UInt64 = 0
+    nonisolated(unsafe) private(set) static var steals: UInt64 = 0
+    nonisolated(unsafe) private(set) static var remoteWakeups: UInt64 = 0
+    /// Set by `yield` for the switch-out reason.
+    nonisolated(unsafe) private static var yielding: UnsafeMutablePointer<Bool> = UnsafeMutablePointer(bitPattern: 8)!
 
-    /// Starts scheduling on this CPU: creates the idle thread and takes
-    /// over the APIC timer. The caller (thread 0) keeps running.
-    static func start() throws(MemoryError) {
-        Interrupts.register(vector: Interrupts.timer) { timerInterrupt() }
-        idle = try Threads.spawn(name: "idle") {
-            while true { CPU.waitForInterrupt() }
+    static var cpuCount: Int { SMP.maximumCPUs }
+
+    /// The thread running on this CPU.
+    static var current: ThreadID { running[SMP.currentIndex] }
+
+    /// Per-CPU state for every possible CPU, the boot context as thread 0
+    /// on CPU 0, and the boot CPU's idle thread. Interrupts off.
+    static func initialize(entityCapacity: Int) throws(MemoryError) {
+        let table = UnsafeMutablePointer<SchedEntity>.allocate(capacity: entityCapacity)
+        table.initialize(repeating: SchedEntity(parameters: .standard), count: entityCapacity)
+        entities = KernelEntities(base: table)
+        queues = .allocate(capacity: cpuCount)
+        running = .allocate(capacity: cpuCount)
+        idleThreads = .allocate(capacity: cpuCount)
+        deadlines = .allocate(capacity: cpuCount)
+        yielding = .allocate(capacity: cpuCount)
+        for cpu in 0..<cpuCount {
+            (queues + cpu).initialize(to: RunQueue(cpu: CPUID(cpu)))
+            (running + cpu).initialize(to: ThreadID(0))
+            (idleThreads + cpu).initialize(to: ThreadID(0))
+            (deadlines + cpu).initialize(to: UInt64.max)
+            (yielding + cpu).initialize(to: false)
         }
-        CPU.withInterruptsDisabled {
-            queue.remove(idle)                   // idle runs only when nothing else can
-            Threads.table[Int(idle)].state = .ready
-            Threads.table[0].runStart = Clock.nanosecondsSinceBoot()
-            running = true
-            armTimer(now: Clock.nanosecondsSinceBoot())
-        }
+        sleepers = Array(repeating: [], count: cpuCount)
+        loads = Array(repeating: .idle, count: cpuCount)
+        // Thread 0 (kmain) is running on CPU 0 as an ordinary thread.
+        try? queues[0].beginRunning(ThreadID(0), now: Clock.nanosecondsSinceBoot(), entities: &entities)
+        Interrupts.register(vector: Interrupts.timer) { timerOrIPI(isTimer: true) }
+        Interrupts.register(vector: Interrupts.reschedule) { timerOrIPI(isTimer: false) }
     }
 
-    // MARK: State changes (interrupts off)
+    /// Starts scheduling on the boot CPU: its idle thread exists from here.
+    static func start(topology: CPUTopology) throws(MemoryError) {
+        balancer = LoadBalancer(topology: topology)
+        let idle = try Threads.spawnIdle(name: "idle 0")
+        idleThreads[0] = idle
+        started = true
+    }
 
-    /// Puts a new or woken thread on the run queue.
+    /// The CPU/NUMA layout the balancer weighs (after the APs are up).
+    static func setTopology(_ topology: CPUTopology) {
+        withLock { balancer = LoadBalancer(topology: topology) }
+    }
+
+    /// Called on an application processor, on its boot stack, which becomes
+    /// its idle thread. Interrupts off.
+    static func adoptIdleContext(cpu: Int) throws(MemoryError) {
+        let idle = try Threads.adoptCurrentContext(name: "idle")
+        lock.acquire()
+        idleThreads[cpu] = idle
+        running[cpu] = idle
+        lock.release()
+    }
+
+    // MARK: State changes (scheduler lock held, interrupts off)
+
+    /// Puts a new or woken thread on a run queue chosen by the balancer,
+    /// and makes that CPU reschedule if the newcomer should run at once.
     static func makeReady(_ thread: ThreadID) {
-        precondition(!CPU.interruptsEnabled, "scheduler state changes need interrupts off")
-        Threads.table[Int(thread)].state = .ready
-        queue.enqueue(thread, now: Clock.nanosecondsSinceBoot())
-        if running && queue.shouldPreempt(running: current, now: Clock.nanosecondsSinceBoot()) {
-            armTimer(now: Clock.nanosecondsSinceBoot(), preemptSoon: true)
+        precondition(lock.isHeldHere, "makeReady needs the scheduler lock")
+        Threads.table[thread.index].state = .ready
+        let now = Clock.nanosecondsSinceBoot()
+        let me = SMP.currentIndex
+        let target = SMP.count > 1 ? balancer.placement(forWaking: entities[thread], loads: onlineLoads()).index : me
+        do { try queues[target].enqueue(thread, waitingSince: now, entities: &entities) } catch {
+            panic("run queue refused thread \(thread.rawValue): \(error.errno.name.description)")
+        }
+        loads[target] = queues[target].load
+        let targetIdle = running[target] == idleThreads[target]
+        if target != me {
+            if targetIdle || queues[target].shouldPreempt(now: now) {
+                remoteWakeups &+= 1
+                LocalAPIC.sendInterrupt(to: SMP.cpus[target].apicID, vector: Interrupts.reschedule)
+            }
+        } else if queues[me].shouldPreempt(now: now) || running[me] == idleThreads[me] {
+            arm(cpu: me, at: now, now: now)      // reschedule from the timer, right away
         }
     }
 
     /// Wakes a blocked or sleeping thread (no effect on others).
     static func wake(_ thread: ThreadID) {
-        let state = Threads.table[Int(thread)].state
+        precondition(lock.isHeldHere, "wake needs the scheduler lock")
+        let state = Threads.table[thread.index].state
         guard state == .blocked || state == .sleeping else { return }
-        if state == .sleeping { sleepers.removeAll { $0 == thread } }
+        if state == .sleeping {
+            for cpu in 0..<cpuCount { sleepers[cpu].removeAll { $0 == thread } }
+        }
         makeReady(thread)
     }
 
-    /// Blocks the calling thread until `wake`. The caller has recorded it
-    /// somewhere a waker will find it.
+    /// Blocks the calling thread until `wake`; returns with the lock held.
     static func block() {
-        precondition(!CPU.interruptsEnabled, "block needs interrupts off")
-        Threads.table[Int(current)].state = .blocked
+        precondition(lock.isHeldHere, "block needs the scheduler lock")
+        Threads.table[current.index].state = .blocked
         reschedule()
+    }
+
+    /// Runs `body` holding the scheduler lock with interrupts off.
+    @inline(__always)
+    static func withLock<R>(_ body: () -> R) -> R {
+        CPU.withInterruptsDisabled {
+            lock.acquire()
+            defer { lock.release() }
+            return body()
+        }
+    }
+
+    static func withLockThrowing<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        try CPU.withInterruptsDisabled { () throws(E) -> R in
+            lock.acquire()
+            defer { lock.release() }
+            return try body()
+        }
     }
 
     /// Gives up the CPU; the caller stays runnable.
     static func yield() {
-        CPU.withInterruptsDisabled { reschedule() }
+        withLock {
+            yielding[SMP.currentIndex] = true
+            reschedule()
+        }
     }
 
-    /// Sleeps at least `nanoseconds` (on the monotonic clock).
+    /// Sleeps at least `nanoseconds` on the monotonic clock.
     static func sleep(nanoseconds: UInt64) {
-        CPU.withInterruptsDisabled {
+        withLock {
+            let cpu = SMP.currentIndex
+            let me = running[cpu]
             let deadline = Clock.nanosecondsSinceBoot() + nanoseconds
-            Threads.table[Int(current)].state = .sleeping
-            Threads.table[Int(current)].wakeDeadline = deadline
-            let index = sleepers.firstIndex { Threads.table[Int($0)].wakeDeadline > deadline } ?? sleepers.count
-            sleepers.insert(current, at: index)
+            Threads.table[me.index].state = .sleeping
+            Threads.table[me.index].wakeDeadline = deadline
+            let index = sleepers[cpu].firstIndex { Threads.table[$0.index].wakeDeadline > deadline } ?? sleepers[cpu].count
+            sleepers[cpu].insert(me, at: index)
             reschedule()
         }
     }
 
     // MARK: The switch
 
-    /// Chooses the next thread and switches to it. The calling thread has
+    /// Chooses the next thread for this CPU and switches to it. The caller
     /// set its own state: `.running` means it stays runnable (yield or
-    /// preemption) and goes back on the queue.
+    /// preemption). Lock held, interrupts off; returns with the lock held.
     static func reschedule() {
-        precondition(!CPU.interruptsEnabled, "reschedule needs interrupts off")
+        precondition(lock.isHeldHere && !CPU.interruptsEnabled, "reschedule needs the scheduler lock")
+        let cpu = SMP.currentIndex
         let now = Clock.nanosecondsSinceBoot()
-        let previous = current
-        let burst = now - Threads.table[Int(previous)].runStart
-        Threads.table[Int(previous)].totalRuntime += burst
-        queue.account(previous, burst: burst, blocked: Threads.table[Int(previous)].state != .running)
-        if Threads.table[Int(previous)].state == .running && previous != idle {
-            Threads.table[Int(previous)].state = .ready
-            queue.enqueue(previous, now: now)
+        let previous = running[cpu]
+        let state = Threads.table[previous.index].state
+        if previous != idleThreads[cpu] {
+            let reason: SwitchOutReason = state == .running ? (yielding[cpu] ? .yielded : .preempted)
+                : (state == .exited ? .exited : .blocked)
+            do { _ = try queues[cpu].switchOut(now: now, reason: reason, entities: &entities) } catch {
+                panic("switch-out refused: \(error.errno.name.description)")
+            }
+            if state == .running { Threads.table[previous.index].state = .ready }
         }
-        let next = queue.pickNext(now: now) ?? idle
-        Threads.table[Int(next)].state = .running
-        Threads.table[Int(next)].runStart = now
-        sliceEnd = now + queue.timeSlice(for: next)
-        armTimer(now: now)
-        guard next != previous else { return }
-        current = next
+        yielding[cpu] = false
+        var next = queues[cpu].pickNext(now: now, entities: &entities)
+        if next == nil && SMP.count > 1 { next = stealWork(for: cpu, now: now) }
+        let chosen = next ?? idleThreads[cpu]
+        loads[cpu] = queues[cpu].load
+        Threads.table[chosen.index].state = .running
+        armNearestEvent(cpu: cpu, now: now)
+        guard chosen != previous else { return }
+        running[cpu] = chosen
         switches &+= 1
-        Threads.table[Int(next)].switchesIn &+= 1
         // Eager FPU switch (see Threads), then the register window.
-        exo_fxsave(Threads.table[Int(previous)].fpuArea)
-        exo_fxrstor(Threads.table[Int(next)].fpuArea)
-        withUnsafeMutablePointer(to: &Threads.table[Int(previous)].savedStackPointer) { save in
-            exo_switch_context(save, Threads.table[Int(next)].savedStackPointer)
+        exo_fxsave(Threads.table[previous.index].fpuArea)
+        exo_fxrstor(Threads.table[chosen.index].fpuArea)
+        withUnsafeMutablePointer(to: &Threads.table[previous.index].savedStackPointer) { save in
+            exo_switch_context(save, Threads.table[chosen.index].savedStackPointer)
         }
     }
 
-    /// Called by a new thread on its first run, before it enables
-    /// interrupts (its predecessor's reschedule never returns to finish).
-    static func threadStarted() {}
+    /// An idle CPU takes a waiting thread from the busiest one.
+    private static func stealWork(for cpu: Int, now: UInt64) -> ThreadID? {
+        guard let victim = balancer.stealSource(for: CPUID(cpu), loads: onlineLoads()) else { return nil }
+        let moved = try? balancer.steal(from: &queues[victim.index], to: &queues[cpu], now: now, entities: &entities)
+        guard moved != nil else { return nil }
+        steals &+= 1
+        loads[victim.index] = queues[victim.index].load
+        return queues[cpu].pickNext(now: now, entities: &entities)
+    }
+
+    private static func onlineLoads() -> [CPULoad] {
+        var result = loads
+        for cpu in SMP.count..<cpuCount { result[cpu] = CPULoad(weighted: .max, queued: 0, migratable: 0, isRunning: true) }
+        return result
+    }
+
+    /// A new thread's first act: it holds the lock handed over by the
+    /// switch that started it.
+    static func threadStarted() {
+        lock.release()
+    }
 
     // MARK: Time
 
-    /// The local APIC timer fired (interrupts off, EOI already sent).
-    private static func timerInterrupt() {
-        timerInterrupts &+= 1
-        programmedDeadline = UInt64.max
+    /// The APIC timer or a reschedule IPI (interrupts off, EOI sent).
+    private static func timerOrIPI(isTimer: Bool) {
+        lock.acquire()
+        defer { lock.release() }
+        let cpu = SMP.currentIndex
         let now = Clock.nanosecondsSinceBoot()
-        while let first = sleepers.first, Threads.table[Int(first)].wakeDeadline <= now {
-            sleepers.removeFirst()
+        if isTimer { timerInterrupts &+= 1; deadlines[cpu] = UInt64.max }
+        while let first = sleepers[cpu].first, Threads.table[first.index].wakeDeadline <= now {
+            sleepers[cpu].removeFirst()
             makeReady(first)
         }
-        if current == idle || (now >= sliceEnd && !queue.isEmpty) || queue.shouldPreempt(running: current, now: now) {
-            if current != idle { preemptions &+= 1 }
+        let idle = running[cpu] == idleThreads[cpu]
+        if (idle && (queues[cpu].count > 0 || SMP.count > 1)) || queues[cpu].shouldPreempt(now: now) {
+            if !idle { preemptions &+= 1 }
             reschedule()
         } else {
-            armTimer(now: now)
+            armNearestEvent(cpu: cpu, now: now)
         }
     }
 
-    /// Programs the one-shot timer for the nearest event.
-    private static func armTimer(now: UInt64, preemptSoon: Bool = false) {
-        var next = UInt64.max
-        if preemptSoon { next = now }
-        if !queue.isEmpty && current != idle { next = min(next, sliceEnd) }
-        if let first = sleepers.first { next = min(next, Threads.table[Int(first)].wakeDeadline) }
-        // Nothing due: leave an armed timer alone (its interrupt finds
-        // nothing to do and stops). An earlier event than the one armed:
-        // re-arm. A later one: the armed interrupt comes first and re-arms.
-        guard next != UInt64.max, next < programmedDeadline || programmedDeadline <= now else { return }
-        programmedDeadline = next
-        LocalAPIC.armOneShot(nanoseconds: max(next > now ? next - now : 0, 1_000))
+    private static func armNearestEvent(cpu: Int, now: UInt64) {
+        var next = queues[cpu].preemptionDeadline ?? UInt64.max
+        if let first = sleepers[cpu].first { next = min(next, Threads.table[first.index].wakeDeadline) }
+        guard next != UInt64.max else { return }
+        arm(cpu: cpu, at: next, now: now)
     }
+
+    private static func arm(cpu: Int, at deadline: UInt64, now: UInt64) {
+        guard deadline < deadlines[cpu] || deadlines[cpu] <= now else { return }
+        deadlines[cpu] = deadline
+        LocalAPIC.armOneShot(nanoseconds: max(deadline > now ? deadline - now : 0, 1_000))
+    }
+
+    /// This CPU's class for the running thread (statistics, tests).
+    static func schedClass(of thread: ThreadID) -> SchedClass { entities[thread].schedClass }
 }

@@ -1,20 +1,22 @@
+import ExoSched
+
 /// Blocking synchronisation for kernel threads: wait queues, mutexes,
 /// counting semaphores.
 ///
-/// Each operation runs its check-and-block step with interrupts off, so a
-/// wakeup cannot slip between "condition false" and "asleep" (the lost
-/// wakeup). On one CPU that is the whole story; the SMP work adds a spin
-/// lock next to each interrupt-off section.
+/// All of them work under the scheduler lock, which makes "check the
+/// condition, then sleep" atomic on every CPU: a wakeup cannot slip in
+/// between (the lost wakeup).
 
-/// Threads waiting for something, woken in FIFO order.
+/// Threads waiting for something, woken in FIFO order. Every method needs
+/// the scheduler lock.
 struct WaitQueue {
     private var waiters: [ThreadID] = []
 
     var isEmpty: Bool { waiters.isEmpty }
 
-    /// Blocks the calling thread until woken. Interrupts must be off.
+    /// Blocks the calling thread until woken; returns with the lock held.
     mutating func wait() {
-        precondition(!CPU.interruptsEnabled, "wait needs interrupts off")
+        precondition(Scheduler.lock.isHeldHere, "wait needs the scheduler lock")
         waiters.append(Scheduler.current)
         Scheduler.block()
     }
@@ -22,12 +24,14 @@ struct WaitQueue {
     /// Wakes the longest waiter; returns whether there was one.
     @discardableResult
     mutating func wakeOne() -> Bool {
+        precondition(Scheduler.lock.isHeldHere, "wake needs the scheduler lock")
         guard !waiters.isEmpty else { return false }
         Scheduler.wake(waiters.removeFirst())
         return true
     }
 
     mutating func wakeAll() {
+        precondition(Scheduler.lock.isHeldHere, "wake needs the scheduler lock")
         let all = waiters
         waiters.removeAll()
         for thread in all { Scheduler.wake(thread) }
@@ -42,7 +46,7 @@ final class KernelMutex {
     private(set) var contentions: UInt64 = 0
 
     func lock() {
-        CPU.withInterruptsDisabled {
+        Scheduler.withLock {
             precondition(owner != Scheduler.current, "mutex locked twice by one thread")
             while owner != nil {
                 contentions &+= 1
@@ -53,7 +57,7 @@ final class KernelMutex {
     }
 
     func unlock() {
-        CPU.withInterruptsDisabled {
+        Scheduler.withLock {
             precondition(owner == Scheduler.current, "mutex unlocked by a thread that does not hold it")
             owner = nil
             waiters.wakeOne()
@@ -76,7 +80,7 @@ final class KernelSemaphore {
 
     /// Takes one unit, blocking while there is none.
     func wait() {
-        CPU.withInterruptsDisabled {
+        Scheduler.withLock {
             while count == 0 { waiters.wait() }
             count -= 1
         }
@@ -84,11 +88,11 @@ final class KernelSemaphore {
 
     /// Adds one unit and wakes a waiter.
     func signal() {
-        CPU.withInterruptsDisabled {
+        Scheduler.withLock {
             count += 1
             waiters.wakeOne()
         }
     }
 
-    var value: Int { CPU.withInterruptsDisabled { count } }
+    var value: Int { Scheduler.withLock { count } }
 }

@@ -1,9 +1,7 @@
 import CExoArch
 import ExoKit
 import ExoMemory
-
-/// A kernel thread's slot number in the thread table.
-typealias ThreadID = UInt32
+import ExoSched
 
 /// Kernel threads: creation, exit, join, and the per-thread state the
 /// scheduler switches.
@@ -17,7 +15,8 @@ typealias ThreadID = UInt32
 ///
 /// Lifetime: a thread's stack cannot be freed while it runs on it, so an
 /// exited thread stays a zombie until `join` reaps it (stack, FPU area and
-/// slot). Every spawned thread must be joined.
+/// slot). Every spawned thread must be joined. Thread state is guarded by
+/// the scheduler lock.
 enum Threads {
     enum State: UInt8 { case free, ready, running, blocked, sleeping, exited }
 
@@ -32,10 +31,6 @@ enum Threads {
         var joiners: [ThreadID] = []
         /// For sleeping threads: the Clock nanosecond deadline.
         var wakeDeadline: UInt64 = 0
-        /// Clock nanoseconds when this thread last started running.
-        var runStart: UInt64 = 0
-        var totalRuntime: UInt64 = 0
-        var switchesIn: UInt64 = 0
     }
 
     static let capacity = 4096
@@ -59,12 +54,13 @@ enum Threads {
         let records = UnsafeMutablePointer<Record>.allocate(capacity: capacity)
         records.initialize(repeating: Record(), count: capacity)
         table = records
-        freeSlots = (1..<UInt32(capacity)).reversed().map { $0 }
+        freeSlots = (1..<capacity).reversed().map { ThreadID($0) }
         let clean = try KernelHeap.allocate(size: fpuAreaSize, alignment: 64)
         exo_fxsave(clean)
         cleanFPUState = clean
         table[0] = Record(state: .running, name: "kmain", fpuArea: try newFPUArea())
         live = 1
+        try Scheduler.initialize(entityCapacity: capacity)
     }
 
     private static func newFPUArea() throws(MemoryError) -> UnsafeMutableRawPointer {
@@ -73,32 +69,61 @@ enum Threads {
         return area
     }
 
-    /// Creates a ready thread that runs `entry`, then exits.
-    static func spawn(name: StaticString, _ entry: @escaping () -> Void) throws(MemoryError) -> ThreadID {
-        let slot = try CPU.withInterruptsDisabled { () throws(MemoryError) -> ThreadID in
+    private static func takeSlot() throws(MemoryError) -> ThreadID {
+        try Scheduler.withLockThrowing { () throws(MemoryError) -> ThreadID in
             guard let slot = freeSlots.popLast() else { throw .outOfMemory }
             return slot
         }
+    }
+
+    /// Creates a thread that runs `entry`, then exits, and makes it ready.
+    static func spawn(name: StaticString, _ entry: @escaping () -> Void) throws(MemoryError) -> ThreadID {
+        let slot = try create(name: name, entry: entry)
+        Scheduler.withLock {
+            live += 1
+            spawned &+= 1
+            Scheduler.entities[slot] = SchedEntity(parameters: .standard)
+            Scheduler.makeReady(slot)
+        }
+        return slot
+    }
+
+    /// A CPU's idle thread: created like any other but never queued; the
+    /// scheduler runs it when the CPU's queue is empty.
+    static func spawnIdle(name: StaticString) throws(MemoryError) -> ThreadID {
+        let slot = try create(name: name) { while true { CPU.waitForInterrupt() } }
+        Scheduler.withLock { table[slot.index].state = .ready }
+        return slot
+    }
+
+    /// Records the calling context (an AP's boot stack) as a running thread.
+    static func adoptCurrentContext(name: StaticString) throws(MemoryError) -> ThreadID {
+        let slot = try takeSlot()
+        let fpu = try newFPUArea()
+        Scheduler.withLock {
+            table[slot.index] = Record(state: .running, name: name, fpuArea: fpu)
+        }
+        return slot
+    }
+
+    private static func create(name: StaticString, entry: @escaping () -> Void) throws(MemoryError) -> ThreadID {
+        let slot = try takeSlot()
         let stack: KernelVirtualMemory.Stack
         let fpu: UnsafeMutableRawPointer
         do {
-            if let pooled = CPU.withInterruptsDisabled({ stackPool.popLast() }) {
+            if let pooled = Scheduler.withLock({ stackPool.popLast() }) {
                 stack = pooled
             } else {
                 stack = try KernelVirtualMemory.allocateStack(pages: stackPages, name: "thread stack")
             }
             fpu = try newFPUArea()
         } catch {
-            CPU.withInterruptsDisabled { freeSlots.append(slot) }
+            Scheduler.withLock { freeSlots.append(slot) }
             throw error
         }
-        table[Int(slot)] = Record(state: .ready, name: name, savedStackPointer: prepareStack(top: stack.top, thread: slot),
-                                  stack: stack, fpuArea: fpu, entry: entry)
-        CPU.withInterruptsDisabled {
-            live += 1
-            spawned &+= 1
-            Scheduler.makeReady(slot)
-        }
+        let record = Record(state: .blocked, name: name, savedStackPointer: prepareStack(top: stack.top, thread: slot),
+                            stack: stack, fpuArea: fpu, entry: entry)
+        Scheduler.withLock { table[slot.index] = record }
         return slot
     }
 
@@ -109,7 +134,7 @@ enum Threads {
         frame[0] = 0                               // r15
         frame[1] = 0                               // r14
         frame[2] = 0                               // r13
-        frame[3] = UInt64(thread)                  // r12: the trampoline's argument
+        frame[3] = UInt64(thread.rawValue)         // r12: the trampoline's argument
         frame[4] = 0                               // rbx
         frame[5] = 0                               // rbp
         frame[6] = exo_thread_trampoline_address() // return address
@@ -119,12 +144,13 @@ enum Threads {
     /// Ends the calling thread; wakes its joiners. Never returns.
     static func exit() -> Never {
         CPU.disableInterrupts()
+        Scheduler.lock.acquire()
         let me = Scheduler.current
-        precondition(me != 0, "the boot thread does not exit")
-        table[Int(me)].state = .exited
-        table[Int(me)].entry = nil
-        for joiner in table[Int(me)].joiners { Scheduler.wake(joiner) }
-        table[Int(me)].joiners = []
+        precondition(me.index != 0, "the boot thread does not exit")
+        table[me.index].state = .exited
+        let joiners = table[me.index].joiners
+        table[me.index].joiners = []
+        for joiner in joiners { Scheduler.wake(joiner) }
         live -= 1
         Scheduler.reschedule()
         fatalError("an exited thread was scheduled again")
@@ -133,35 +159,33 @@ enum Threads {
     /// Waits until `thread` has exited, then frees its stack, FPU area and
     /// slot.
     static func join(_ thread: ThreadID) {
-        CPU.withInterruptsDisabled {
+        let record: Record = Scheduler.withLock {
             precondition(thread != Scheduler.current, "a thread cannot join itself")
-            while table[Int(thread)].state != .exited {
-                precondition(table[Int(thread)].state != .free, "joining a thread that was never spawned or already joined")
-                table[Int(thread)].joiners.append(Scheduler.current)
+            while table[thread.index].state != .exited {
+                precondition(table[thread.index].state != .free, "joining a thread that was never spawned or already joined")
+                table[thread.index].joiners.append(Scheduler.current)
                 Scheduler.block()
             }
-            reap(thread)
+            let record = table[thread.index]
+            table[thread.index] = Record()
+            freeSlots.append(thread)
+            return record
         }
-    }
-
-    private static func reap(_ thread: ThreadID) {
-        var record = table[Int(thread)]
-        table[Int(thread)] = Record()
-        freeSlots.append(thread)
         if let fpu = record.fpuArea { KernelHeap.free(fpu) }
-        if let stack = record.stack {
-            if stackPool.count < stackPoolLimit {
-                stackPool.append(stack)
-            } else {
-                do { try KernelVirtualMemory.freeStack(stack) } catch { panic("freeing a thread stack: \(error.description)") }
-            }
+        guard let stack = record.stack else { return }
+        let pooled = Scheduler.withLock { () -> Bool in
+            guard stackPool.count < stackPoolLimit else { return false }
+            stackPool.append(stack)
+            return true
         }
-        record.stack = nil
+        if !pooled {
+            do { try KernelVirtualMemory.freeStack(stack) } catch { panic("freeing a thread stack: \(error.description)") }
+        }
     }
 }
 
-/// Entry from exo_thread_trampoline on the new thread's stack, interrupts
-/// still off from the switch that started it.
+/// Entry from exo_thread_trampoline on the new thread's stack: interrupts
+/// off and the scheduler lock held, handed over by the switch.
 @_cdecl("exo_thread_entry")
 func exoThreadEntry(_ thread: UInt64) -> Never {
     Scheduler.threadStarted()

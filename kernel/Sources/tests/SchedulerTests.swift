@@ -1,6 +1,7 @@
 import CExoArch
 import Synchronization
 import ExoKit
+import ExoSched
 import ExoMemory
 
 /// Threads, the context switch, preemption, sleeping and blocking
@@ -55,24 +56,27 @@ enum SchedulerTests {
 
     static func preemption(_ t: TestContext) {
         final class Progress {
-            let a = Atomic<Int>(0), b = Atomic<Int>(0)
+            let counters = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 32)
             let stop = Atomic<Bool>(false)                // atomic: the optimizer must re-read it
         }
         let progress = Progress()
         let before = Scheduler.preemptions
-        // Neither thread ever yields: only the timer can switch between them.
-        let first = try? Threads.spawn(name: "spin-a") {
-            while !progress.stop.load(ordering: .relaxed) { progress.a.add(1, ordering: .relaxed) }
+        // One more spinner than CPUs, and none ever yields: only the timer
+        // can share a CPU between two of them.
+        let spinners = min(SMP.count + 1, 32)
+        var threads: [ThreadID] = []
+        for index in 0..<spinners {
+            (progress.counters + index).initialize(to: Atomic(0))
+            if let thread = try? Threads.spawn(name: "spinner", {
+                while !progress.stop.load(ordering: .relaxed) { progress.counters[index].add(1, ordering: .relaxed) }
+            }) { threads.append(thread) }
         }
-        let second = try? Threads.spawn(name: "spin-b") {
-            while !progress.stop.load(ordering: .relaxed) { progress.b.add(1, ordering: .relaxed) }
-        }
-        Scheduler.sleep(nanoseconds: 30_000_000)
+        Scheduler.sleep(nanoseconds: 50_000_000)
         progress.stop.store(true, ordering: .relaxed)
-        if let first { Threads.join(first) }
-        if let second { Threads.join(second) }
-        let a = progress.a.load(ordering: .relaxed), b = progress.b.load(ordering: .relaxed)
-        t.expect(a > 0 && b > 0, "both made progress (\(a), \(b))")
+        for thread in threads { Threads.join(thread) }
+        let stalled = (0..<spinners).filter { progress.counters[$0].load(ordering: .relaxed) == 0 }.count
+        t.expectEqual(threads.count, spinners, "\(spinners) spinners")
+        t.expectEqual(stalled, 0, "every spinner made progress")
         t.expect(Scheduler.preemptions > before, "the timer preempted a running thread")
     }
 
@@ -156,7 +160,7 @@ enum SchedulerTests {
 
     static func stackGuards(_ t: TestContext) {
         guard let thread = try? Threads.spawn(name: "guarded", {}) else { return t.expect(false, "spawn") }
-        let stack = Threads.table[Int(thread)].stack
+        let stack = Threads.table[thread.index].stack
         t.expect(stack != nil, "thread has a stack")
         if let stack {
             t.expect(KernelAddressSpace.translate(stack.guardPage) == nil, "page below the stack unmapped")

@@ -194,6 +194,15 @@ boot_magic:
 boot_info_address:
     .long 0
 
+    /* The boot CPU's per-CPU record until SMP.initializeBootCPU builds the
+     * table: GS base points here from kmain's first line, so per-CPU reads
+     * (CPU index for the heap cache) work before the heap exists.
+     * Layout of SMP.PerCPU: self address, index, APIC ID. */
+    .balign 64
+    .global exo_boot_percpu
+exo_boot_percpu:
+    .quad 0, 0, 0, 0, 0, 0, 0, 0
+
     /* Temporary GDT for the switch: null, 64-bit code, data. Swift installs
      * the real one (with user segments and the TSS) in kmain. */
     .balign 16

@@ -55,14 +55,21 @@ public struct RunQueue: SchedulingQueue, Sendable {
         self.parameters = parameters
     }
 
+    // The read-only members below are forced inline: in the embedded
+    // kernel build (-Osize) a non-inlined call copies the whole queue to
+    // pass `self`, which costs more than the member itself, on every switch.
+    @inline(__always)
     public var count: Int { Int(lists.hot.count + lists.normal.count + lists.cold.count) }
 
     /// Threads waiting in `schedClass`'s queue.
+    @inline(__always)
     public func count(of schedClass: SchedClass) -> Int { Int(lists[schedClass].count) }
 
     /// The class the running thread was dispatched with.
+    @inline(__always)
     public var currentSchedClass: SchedClass? { current == nil ? nil : currentClass }
 
+    @inline(__always)
     public var load: CPULoad {
         let weights = parameters.loadWeights
         var weighted = lists.hot.count * weights.hot + lists.normal.count * weights.normal
@@ -73,6 +80,7 @@ public struct RunQueue: SchedulingQueue, Sendable {
                        isRunning: current != nil)
     }
 
+    @inline(__always)
     public var preemptionDeadline: Nanoseconds? {
         guard current != nil else { return nil }
         let sliceEnd = sliceStart + parameters.timeSlice(for: currentClass)
@@ -147,6 +155,7 @@ public struct RunQueue: SchedulingQueue, Sendable {
     }
 
     /// The class (Normal or Cold) that has starved longest past its bound.
+    @inline(__always)
     private func mostOverdueClass<Table: SchedEntityTable>(now: Nanoseconds, entities: Table) -> SchedClass? {
         let normal = overdue(.normal, bound: parameters.normalStarvationBound, now: now, entities: entities)
         let cold = overdue(.cold, bound: parameters.coldStarvationBound, now: now, entities: entities)
@@ -160,6 +169,7 @@ public struct RunQueue: SchedulingQueue, Sendable {
 
     /// How far past `bound` the class has gone without running while it had
     /// a thread waiting; `nil` if not past it.
+    @inline(__always)
     private func overdue<Table: SchedEntityTable>(_ schedClass: SchedClass, bound: Nanoseconds,
                                                   now: Nanoseconds, entities: Table) -> Nanoseconds? {
         guard let head = lists[schedClass].first else { return nil }
@@ -208,6 +218,7 @@ public struct RunQueue: SchedulingQueue, Sendable {
         entities[thread].location = .detached
     }
 
+    @inline(__always)
     public func shouldPreempt(now: Nanoseconds) -> Bool {
         guard count > 0 else { return false }
         guard current != nil else { return true }

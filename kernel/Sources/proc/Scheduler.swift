@@ -7,9 +7,12 @@ import ExoSched
 /// every CPU share (a pointer, so no Swift array is mutated from two CPUs).
 struct KernelEntities: SchedEntityTable {
     let base: UnsafeMutablePointer<SchedEntity>
+    // Addressors, not get/set: ExoSched updates single fields
+    // (`entities[t].runtime += …`), which a get/set pair would turn into a
+    // copy of the whole entity out and back for every field.
     subscript(thread: ThreadID) -> SchedEntity {
-        get { base[thread.index] }
-        nonmutating set { base[thread.index] = newValue }
+        unsafeAddress { UnsafePointer(base + thread.index) }
+        nonmutating unsafeMutableAddress { base + thread.index }
     }
 }
 
@@ -118,7 +121,7 @@ enum Scheduler {
         do { try queues[target].enqueue(thread, waitingSince: now, entities: &entities) } catch {
             panic("run queue refused thread \(thread.rawValue): \(error.errno.name.description)")
         }
-        loads[target] = queues[target].load
+        if SMP.count > 1 { loads[target] = queues[target].load }
         let targetIdle = running[target] == idleThreads[target]
         if target != me {
             if targetIdle || queues[target].shouldPreempt(now: now) {
@@ -211,7 +214,7 @@ enum Scheduler {
         var next = queues[cpu].pickNext(now: now, entities: &entities)
         if next == nil && SMP.count > 1 { next = stealWork(for: cpu, now: now) }
         let chosen = next ?? idleThreads[cpu]
-        loads[cpu] = queues[cpu].load
+        if SMP.count > 1 { loads[cpu] = queues[cpu].load }   // only the balancer reads loads
         Threads.table[chosen.index].state = .running
         armNearestEvent(cpu: cpu, now: now)
         guard chosen != previous else { return }

@@ -36,9 +36,22 @@ if [ "$build_ok" = 1 ]; then
     echo "== GRUB ISO with no command line under the test device: its default entry runs the suites"
     ktest --name iso-default --iso build/exo.iso --expect-exit 33 --timeout 90 \
         --expect-text "command line \"exo.test=all\""
-    echo "== in-kernel suites, -smp 2, 1 GiB, -cpu max"
-    ktest --name kernel-max --kernel build/exo.elf --append "exo.test=all" --expect-exit 33 --timeout 60 \
-        --qemu-arg=-smp --qemu-arg=2 --qemu-arg=-m --qemu-arg=1G --qemu-arg=-cpu --qemu-arg=max
+    echo "== in-kernel suites, -smp 2, 1 GiB, -cpu max (SMEP, SMAP)"
+    ktest --name kernel-max --kernel build/exo.elf --append "exo.test=all" --expect-exit 33 --timeout 90 \
+        --qemu-arg=-smp --qemu-arg=2 --qemu-arg=-m --qemu-arg=1G --qemu-arg=-cpu --qemu-arg=max \
+        --expect-text "smp: 2 CPUs online"
+    echo "== in-kernel suites, -smp 4"
+    ktest --name kernel-smp4 --kernel build/exo.elf --append "exo.test=all" --expect-exit 33 --timeout 120 \
+        --qemu-arg=-smp --qemu-arg=4 --expect-text "smp: 4 CPUs online"
+    echo "== in-kernel suites, two NUMA nodes (SRAT/SLIT)"
+    ktest --name kernel-numa --kernel build/exo.elf --append "exo.test=all" --expect-exit 33 --timeout 120 \
+        --qemu-arg=-smp --qemu-arg=4 --qemu-arg=-m --qemu-arg=512M \
+        --qemu-arg=-object --qemu-arg=memory-backend-ram,id=m0,size=256M \
+        --qemu-arg=-object --qemu-arg=memory-backend-ram,id=m1,size=256M \
+        --qemu-arg=-numa --qemu-arg=node,nodeid=0,cpus=0-1,memdev=m0 \
+        --qemu-arg=-numa --qemu-arg=node,nodeid=1,cpus=2-3,memdev=m1 \
+        --qemu-arg=-numa --qemu-arg=dist,src=0,dst=1,val=20 \
+        --expect-text "numa: 2 nodes: cpu0->node0 cpu1->node0 cpu2->node1 cpu3->node1"
     echo "== a panic ends the run with status 35 and a report"
     ktest --name panic-report --kernel build/exo.elf --append "exo.debug=panic" --expect-exit 35 --timeout 30 \
         --expect-text "PANIC: deliberate panic" --expect-text "registers:" --expect-text "backtrace:" \

@@ -123,7 +123,14 @@ func bringUpInterruptsAndThreads() {
     SMP.bootCR4Features = CPU.cr4 & (KernelAddressSpace.cr4SMEP | KernelAddressSpace.cr4SMAP)
     SMP.startApplicationProcessors(apicIDs: Firmware.processorAPICIDs)
     TLB.enableRemoteShootdown()
-    Scheduler.setTopology(Firmware.topology(cpuAPICIDs: (0..<SMP.count).map { SMP.cpus[$0].apicID }))
+    let topology = Firmware.topology(cpuAPICIDs: (0..<SMP.count).map { SMP.cpus[$0].apicID })
+    Scheduler.setTopology(topology)
+    if topology.nodeCount > 1 {
+        let layout = (0..<SMP.count).map { "cpu\($0)->node\(topology.node(of: CPUID($0)).index)" }
+        var line = "numa: \(topology.nodeCount) nodes:"
+        for entry in layout { line += " " + entry }
+        Log.info(line)
+    }
     CPU.enableInterrupts()
     Log.info("apic: local APIC \(LocalAPIC.id) (\(LocalAPIC.mode == .x2APIC ? "x2APIC" : "xAPIC"), version \(Hex.string(UInt64(LocalAPIC.version), digits: 2))), timer \(LocalAPIC.timerTicksPerMillisecond) ticks/ms; IOAPIC \(IOAPIC.id) with \(IOAPIC.inputCount) inputs")
 }

@@ -95,8 +95,13 @@ enum Scheduler {
 
     /// The CPU/NUMA layout the balancer weighs (after the APs are up).
     static func setTopology(_ topology: CPUTopology) {
-        withLock { balancer = LoadBalancer(topology: topology) }
+        withLock {
+            balancer = LoadBalancer(topology: topology)
+            self.topology = topology
+        }
     }
+
+    nonisolated(unsafe) private(set) static var topology = CPUTopology.uniform(cpuCount: 1)
 
     /// Called on an application processor, on its boot stack, which becomes
     /// its idle thread. Interrupts off.

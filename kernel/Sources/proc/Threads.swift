@@ -76,13 +76,15 @@ enum Threads {
         }
     }
 
-    /// Creates a thread that runs `entry`, then exits, and makes it ready.
-    static func spawn(name: StaticString, _ entry: @escaping () -> Void) throws(MemoryError) -> ThreadID {
+    /// Creates a thread that runs `entry`, then exits, and makes it ready;
+    /// with `pinnedTo`, it only ever runs on that CPU.
+    static func spawn(name: StaticString, pinnedTo cpu: CPUID? = nil,
+                      _ entry: @escaping () -> Void) throws(MemoryError) -> ThreadID {
         let slot = try create(name: name, entry: entry)
         Scheduler.withLock {
             live += 1
             spawned &+= 1
-            Scheduler.entities[slot] = SchedEntity(parameters: .standard)
+            Scheduler.entities[slot] = SchedEntity(parameters: .standard, pinnedCPU: cpu)
             Scheduler.makeReady(slot)
         }
         return slot

@@ -17,6 +17,9 @@ enum SchedulerTests {
         KernelTest(name: "apic_timer_agrees_with_the_tsc", body: timerAccuracy),
         KernelTest(name: "fpu_state_survives_preemption", body: fpuState),
         KernelTest(name: "kernel_stacks_have_guard_pages", body: stackGuards),
+        KernelTest(name: "cpu_bound_drifts_cold_and_interactive_hot", body: classification),
+        KernelTest(name: "cold_thread_is_not_starved_by_interactive_ones", body: noStarvation),
+        KernelTest(name: "numa_topology_follows_the_srat", body: numaTopology),
     ])
 
     static func spawnJoin(_ t: TestContext) {
@@ -167,5 +170,84 @@ enum SchedulerTests {
             t.expect(KernelAddressSpace.translate(stack.bottom) != nil, "stack mapped")
         }
         Threads.join(thread)
+    }
+
+    static func classification(_ t: TestContext) {
+        final class Shared {
+            let stop = Atomic<Bool>(false)
+        }
+        let shared = Shared()
+        // One thread spins (long bursts), one wakes every millisecond for a
+        // moment (short bursts), both on CPU 0 so they share it; the
+        // scheduler's own EMA classes them.
+        guard let spinner = try? Threads.spawn(name: "cpu-bound", pinnedTo: CPUID(0), {
+            while !shared.stop.load(ordering: .relaxed) { exo_pause() }
+        }), let sleeper = try? Threads.spawn(name: "interactive", pinnedTo: CPUID(0), {
+            while !shared.stop.load(ordering: .relaxed) { Scheduler.sleep(nanoseconds: 1_000_000) }
+        }) else { return t.expect(false, "spawn") }
+        // Emulated CPUs can be descheduled by the host mid-burst, which
+        // reads as a long burst; so sample the classes over time and ask for
+        // a clear majority rather than one snapshot.
+        Scheduler.sleep(nanoseconds: 30_000_000)
+        var spinnerCold = 0, sleeperHot = 0
+        let samples = 10
+        for _ in 0..<samples {
+            Scheduler.sleep(nanoseconds: 5_000_000)
+            Scheduler.withLock {
+                if Scheduler.schedClass(of: spinner) == .cold { spinnerCold += 1 }
+                if Scheduler.schedClass(of: sleeper) == .hot { sleeperHot += 1 }
+            }
+        }
+        shared.stop.store(true, ordering: .relaxed)
+        Threads.join(spinner)
+        Threads.join(sleeper)
+        t.expect(spinnerCold >= 7, "the spinning thread is Cold in most samples (\(spinnerCold)/\(samples))")
+        t.expect(sleeperHot >= 7, "the sleeping thread is Hot in most samples (\(sleeperHot)/\(samples))")
+    }
+
+    static func noStarvation(_ t: TestContext) {
+        final class Shared {
+            let stop = Atomic<Bool>(false)
+            let coldProgress = Atomic<Int>(0)
+        }
+        let shared = Shared()
+        // Per CPU: interactive threads that together always want the CPU,
+        // plus one CPU-bound thread that must still get its share.
+        var threads: [ThreadID] = []
+        for _ in 0..<(3 * SMP.count) {
+            if let thread = try? Threads.spawn(name: "busy-hot", {
+                while !shared.stop.load(ordering: .relaxed) {
+                    for _ in 0..<2_000 { exo_pause() }
+                    Scheduler.yield()
+                }
+            }) { threads.append(thread) }
+        }
+        if let cold = try? Threads.spawn(name: "cold", {
+            while !shared.stop.load(ordering: .relaxed) { shared.coldProgress.add(1, ordering: .relaxed) }
+        }) { threads.append(cold) }
+        Scheduler.sleep(nanoseconds: 60_000_000)
+        let progress = shared.coldProgress.load(ordering: .relaxed)
+        shared.stop.store(true, ordering: .relaxed)
+        for thread in threads { Threads.join(thread) }
+        t.expect(progress > 0, "the CPU-bound thread ran (\(progress) iterations in 60 ms)")
+    }
+
+    static func numaTopology(_ t: TestContext) {
+        let topology = Scheduler.topology
+        guard let srat = Firmware.tables?.srat else {
+            return t.expectEqual(topology.nodeCount, 1, "no SRAT: one node")
+        }
+        let domains = srat.proximityDomains.sorted()
+        t.expectEqual(topology.nodeCount, domains.count, "one node per proximity domain")
+        for cpu in 0..<SMP.count {
+            let apicID = SMP.cpus[cpu].apicID
+            guard let domain = srat.processorAffinities.first(where: { $0.apicID == apicID })?.proximityDomain,
+                  let node = domains.firstIndex(of: domain) else { continue }
+            t.expectEqual(topology.node(of: CPUID(cpu)).index, node, "CPU \(cpu) on the node the SRAT gives")
+        }
+        if domains.count > 1 {
+            t.expect(topology.distance(from: NUMANode(0), to: NUMANode(1)) > topology.distance(from: NUMANode(0), to: NUMANode(0)),
+                     "remote nodes are farther than local (SLIT)")
+        }
     }
 }

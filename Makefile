@@ -43,7 +43,7 @@ C_OBJECTS := $(KBUILD)/runtime.o
 PURE_OBJECTS := $(PURE_MODULES:%=$(KBUILD)/%.o)
 OBJECTS := $(ASM_OBJECTS) $(C_OBJECTS) $(PURE_OBJECTS) $(KBUILD)/ExoKernel.o
 
-.PHONY: all kernel iso run test bench debug boottime setup clean
+.PHONY: all kernel iso run test bench allocbench debug boottime setup clean
 all: kernel
 
 setup:
@@ -109,8 +109,20 @@ run: setup kernel
 test: setup
 	@tools/run_tests.sh
 
+# Three runs of the in-kernel benchmarks under icount, each twice (figures
+# must match): everything on one CPU; the cross-CPU wakeup on two; and the
+# interactive-latency benchmark with the round-robin baseline policy.
 bench: setup kernel
 	tools/bench.py --kernel $(BUILD)/exo.elf --runs 2 --markdown-out $(BUILD)/bench.md
+	tools/bench.py --kernel $(BUILD)/exo.elf --runs 2 --filter wakeup_cross_cpu,ctx_switch \
+	    --qemu-arg=-smp --qemu-arg=2 --markdown-out $(BUILD)/bench-smp2.md
+	tools/bench.py --kernel $(BUILD)/exo.elf --runs 2 --filter interactive_latency,interactive_latency_p99 \
+	    --append exo.sched=rr --markdown-out $(BUILD)/bench-rr.md
+
+# Host-native allocator comparison (wall time: not part of CI).
+allocbench:
+	@mkdir -p $(BUILD)
+	tools/alloc_bench.py --runs 5 --instructions --markdown-out $(BUILD)/alloc-bench.md
 
 boottime: setup kernel
 	tools/boottime.py --kernel $(BUILD)/exo.elf --runs 9

@@ -62,6 +62,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--qemu-arg", action="append", default=[], metavar="ARG",
                         help="extra QEMU argument (one argv element each)")
     parser.add_argument("--qemu", default=exoqemu.QEMU, help="QEMU binary to run")
+    parser.add_argument("--append", default="", metavar="WORDS",
+                        help="extra kernel command-line words after exo.bench= (e.g. exo.sched=rr)")
     parser.add_argument("--summary", metavar="JSONL",
                         help="append one test record (name 'bench-determinism') to this "
                              "ktest summary file: passed when every run succeeded and all "
@@ -139,7 +141,7 @@ def record_summary(path: str | None, failures: list[str]) -> None:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     boot = exoqemu.boot_args(kernel=args.kernel, iso=args.iso,
-                             append=f"exo.bench={args.filter}")
+                             append=f"exo.bench={args.filter} {args.append}".strip())
     qemu_cmd = exoqemu.qemu_argv(args.qemu, boot, args.qemu_arg, icount=True)
 
     runs: list[Results] = []

@@ -65,6 +65,16 @@ public struct SchedulerParameters: Equatable, Sendable {
     /// The defaults described above.
     public static let standard = SchedulerParameters()
 
+    /// The baseline the EMA classes are measured against, run by the same
+    /// `RunQueue`: every thread is Normal forever (no burst can be below 1 ns
+    /// or above 2^40 ns), so there is one FIFO with one 4 ms slice, no
+    /// wakeup preemption and no aging: plain round robin. The kernel
+    /// selects it with `exo.sched=rr`.
+    public static let roundRobin = SchedulerParameters(
+        classifier: try! BurstClassifier(hotEnter: 1, hotExit: 1, coldExit: BurstPredictor.maximumSample,
+                                         coldEnter: BurstPredictor.maximumSample),
+        timeSlices: PerClass(hot: 4_000_000, normal: 4_000_000, cold: 4_000_000))
+
     /// Throws `invalidParameters` unless every slice and bound is positive,
     /// the sample cap is above the Cold threshold (or no burst could ever
     /// make a thread Cold through its history) and no load weight is zero.

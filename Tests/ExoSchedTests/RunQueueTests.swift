@@ -202,3 +202,15 @@ struct RoundRobinQueueTests {
         #expect(harness.entities[1].schedClass == .hot)  // untouched by the baseline
     }
 }
+
+@Suite("Round-robin parameters")
+struct RoundRobinParameterTests {
+    @Test func everyBurstStaysNormal() {
+        let classifier = SchedulerParameters.roundRobin.classifier
+        for burst: Nanoseconds in [1, 100, 250_000, 5_000_000, 10_000_000] {  // measured bursts are never 0
+            #expect(classifier.classify(burst, current: .normal) == .normal)
+        }
+        let slices = SchedulerParameters.roundRobin.timeSlices
+        #expect(slices.hot == slices.normal && slices.normal == slices.cold)
+    }
+}

@@ -1,4 +1,6 @@
 import CExoArch
+import ExoSched
+import Synchronization
 import ExoMemory
 import ExoKit
 
@@ -30,6 +32,9 @@ enum Benchmarks {
         ("thread_spawn_join", { overhead in
             measure(overhead) { Threads.join(try! Threads.spawn(name: "bench", {})) }
         }),
+        ("interactive_latency", { _ in measureInteractiveLatency(percentile: 50) }),
+        ("interactive_latency_p99", { _ in measureInteractiveLatency(percentile: 99) }),
+        ("wakeup_cross_cpu", { overhead in measureCrossCPUWakeup(overhead) }),
         ("map_unmap_4k", { overhead in
             let frame = try! PhysicalMemory.allocateZeroedFrame()
             let page = KernelVirtualMemory.region.upperBound - 2 * KernelLayout.pageSize
@@ -87,6 +92,67 @@ enum Benchmarks {
         flag.stop = true
         Threads.join(partner)
         return roundTrip / 2
+    }
+
+    /// How late an interactive thread wakes beside CPU-bound ones: three
+    /// spinners and one thread that sleeps 1 ms, 200 times, all pinned to
+    /// CPU 0. Lateness (wakeup to running, in clock nanoseconds: under
+    /// icount one per guest instruction) at the given percentile. Run it
+    /// with `exo.sched=rr` for the round-robin baseline.
+    static func measureInteractiveLatency(percentile: Int) -> UInt64 {
+        final class Shared { let stop = Atomic<Bool>(false); var lateness: [UInt64] = [] }
+        let shared = Shared()
+        shared.lateness.reserveCapacity(200)
+        var spinners: [ThreadID] = []
+        for _ in 0..<3 {
+            spinners.append(try! Threads.spawn(name: "bench-spinner", pinnedTo: CPUID(0)) {
+                while !shared.stop.load(ordering: .relaxed) { exo_pause() }
+            })
+        }
+        let interactive = try! Threads.spawn(name: "bench-interactive", pinnedTo: CPUID(0)) {
+            for _ in 0..<200 {
+                let deadline = Clock.nanosecondsSinceBoot() + 1_000_000
+                Scheduler.sleep(nanoseconds: 1_000_000)
+                shared.lateness.append(Clock.nanosecondsSinceBoot() - deadline)
+            }
+        }
+        Threads.join(interactive)
+        shared.stop.store(true, ordering: .relaxed)
+        for spinner in spinners { Threads.join(spinner) }
+        let sorted = shared.lateness.sorted()
+        return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, sorted.count * percentile / 100)]
+    }
+
+    /// A thread on CPU 0 posts a semaphore a thread blocked on CPU 1 waits
+    /// for: guest instructions from the post to the waiter running (an IPI,
+    /// the idle CPU's reschedule, the switch). Needs two CPUs; 0 with one.
+    static func measureCrossCPUWakeup(_ overhead: UInt64) -> UInt64 {
+        guard SMP.count >= 2 else { return 0 }
+        final class Shared {
+            let go = KernelSemaphore(), back = KernelSemaphore()
+            let postedAt = Atomic<UInt64>(0)
+            var samples: [UInt64] = []
+        }
+        let shared = Shared()
+        shared.samples.reserveCapacity(iterations)
+        let waiter = try! Threads.spawn(name: "bench-waiter", pinnedTo: CPUID(1)) {
+            for _ in 0..<(iterations + warmup) {
+                shared.go.wait()
+                shared.samples.append(CPU.timestamp() &- shared.postedAt.load(ordering: .acquiring))
+                shared.back.signal()
+            }
+        }
+        let poster = try! Threads.spawn(name: "bench-poster", pinnedTo: CPUID(0)) {
+            for _ in 0..<(iterations + warmup) {
+                shared.postedAt.store(CPU.timestamp(), ordering: .releasing)
+                shared.go.signal()
+                shared.back.wait()
+            }
+        }
+        Threads.join(poster)
+        Threads.join(waiter)
+        let median = Statistics.median(Array(shared.samples.dropFirst(warmup))) ?? 0
+        return median > overhead ? median - overhead : 0
     }
 
     /// Median cost of only the allocation or only the free of a 64-byte

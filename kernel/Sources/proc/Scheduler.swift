@@ -56,14 +56,22 @@ enum Scheduler {
 
     static var cpuCount: Int { SMP.maximumCPUs }
 
+    /// The policy's knobs: ExoSched's standard Hot/Normal/Cold parameters,
+    /// or plain round robin with `exo.sched=rr` (for comparisons).
+    nonisolated(unsafe) private(set) static var parameters = SchedulerParameters.standard
+
     /// The thread running on this CPU.
     static var current: ThreadID { running[SMP.currentIndex] }
 
     /// Per-CPU state for every possible CPU, the boot context as thread 0
     /// on CPU 0, and the boot CPU's idle thread. Interrupts off.
     static func initialize(entityCapacity: Int) throws(MemoryError) {
+        if BootState.commandLine.value(of: "exo.sched") == "rr" {
+            parameters = .roundRobin
+            Log.info("sched: round-robin policy (exo.sched=rr)")
+        }
         let table = UnsafeMutablePointer<SchedEntity>.allocate(capacity: entityCapacity)
-        table.initialize(repeating: SchedEntity(parameters: .standard), count: entityCapacity)
+        table.initialize(repeating: SchedEntity(parameters: parameters), count: entityCapacity)
         entities = KernelEntities(base: table)
         queues = .allocate(capacity: cpuCount)
         running = .allocate(capacity: cpuCount)
@@ -71,7 +79,7 @@ enum Scheduler {
         deadlines = .allocate(capacity: cpuCount)
         yielding = .allocate(capacity: cpuCount)
         for cpu in 0..<cpuCount {
-            (queues + cpu).initialize(to: RunQueue(cpu: CPUID(cpu)))
+            (queues + cpu).initialize(to: RunQueue(cpu: CPUID(cpu), parameters: parameters))
             (running + cpu).initialize(to: ThreadID(0))
             (idleThreads + cpu).initialize(to: ThreadID(0))
             (deadlines + cpu).initialize(to: UInt64.max)

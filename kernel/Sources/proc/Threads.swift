@@ -84,7 +84,7 @@ enum Threads {
         Scheduler.withLock {
             live += 1
             spawned &+= 1
-            Scheduler.entities[slot] = SchedEntity(parameters: .standard, pinnedCPU: cpu)
+            Scheduler.entities[slot] = SchedEntity(parameters: Scheduler.parameters, pinnedCPU: cpu)
             Scheduler.makeReady(slot)
         }
         return slot

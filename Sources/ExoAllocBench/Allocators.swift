@@ -52,8 +52,15 @@ struct ExoAllocator: BenchAllocator {
 // charge. The C allocators instead pay for finding their thread cache
 // (a %fs-relative TLS access).
 
+// Shaped like a C malloc: the fast path inline, the slow path a separate
+// function it tail-calls, so the fast path saves no registers.
 @inline(never)
 func exoMalloc(_ heap: UnsafePointer<HostHeap>, _ size: Int, cache: Int) -> UnsafeMutableRawPointer {
+    if let pointer = heap.pointee.allocateFromCache(size: size, cache: cache) { return pointer }
+    return exoMallocSlow(heap, size, cache: cache)
+}
+@inline(never)
+func exoMallocSlow(_ heap: UnsafePointer<HostHeap>, _ size: Int, cache: Int) -> UnsafeMutableRawPointer {
     do {
         return try heap.pointee.allocate(size: size, cache: cache)
     } catch {
@@ -63,6 +70,11 @@ func exoMalloc(_ heap: UnsafePointer<HostHeap>, _ size: Int, cache: Int) -> Unsa
 
 @inline(never)
 func exoFree(_ heap: UnsafePointer<HostHeap>, _ pointer: UnsafeMutableRawPointer, cache: Int) {
+    if heap.pointee.freeToCache(pointer, cache: cache) { return }
+    exoFreeSlow(heap, pointer, cache: cache)
+}
+@inline(never)
+func exoFreeSlow(_ heap: UnsafePointer<HostHeap>, _ pointer: UnsafeMutableRawPointer, cache: Int) {
     do {
         try heap.pointee.free(pointer, cache: cache)
     } catch {

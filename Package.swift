@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "ExoSched", dependencies: ["ExoKit"]),
         // Host-only: the heap core against the C library's malloc/free
         // (tools/alloc_bench.py swaps in jemalloc, mimalloc, tcmalloc).
-        .executableTarget(name: "ExoAllocBench", dependencies: ["ExoMemory"]),
+        .executableTarget(name: "ExoAllocBench", dependencies: ["ExoKit", "ExoMemory"]),
         .testTarget(name: "ExoKitTests", dependencies: ["ExoKit"]),
         .testTarget(name: "ExoBootTests", dependencies: ["ExoBoot"]),
         .testTarget(name: "ExoX86Tests", dependencies: ["ExoX86"]),

@@ -1,20 +1,8 @@
+import ExoKit
 import Glibc
 import Synchronization
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a fixed seed gives every
-/// allocator the same sequence of sizes and slots.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    @inline(__always)
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z &>> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z &>> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z &>> 31)
-    }
-}
+
 
 /// Keeps a value observable: the optimizer may not delete the allocations
 /// whose addresses fed it (LLVM removes a malloc/free pair whose pointer

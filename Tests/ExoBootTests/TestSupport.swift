@@ -1,3 +1,4 @@
+import ExoKit
 @testable import ExoBoot
 
 /// Little-endian byte image builder for boot-information fixtures.
@@ -51,25 +52,7 @@ struct FakePhysicalMemory: PhysicalMemoryReader {
     }
 }
 
-/// SplitMix64: a tiny deterministic generator so random tests replay exactly.
-struct SplitMix64 {
-    var state: UInt64
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform-enough value in `0..<bound` (bound > 0).
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
-    }
-}
 
 /// Whether `map` satisfies the sanitizer's output invariants: sorted,
 /// disjoint, no empty regions, no touching regions of one kind.
@@ -295,3 +278,6 @@ enum GrubFixture {
         return memory
     }
 }
+
+/// The shared seeded generator, visible to every file of this test module.
+typealias SplitMix64 = ExoKit.SplitMix64

@@ -1,24 +1,10 @@
+import ExoKit
 import Testing
 @testable import ExoMemory
 
 /// SplitMix64: a tiny seeded generator, so randomized allocator tests replay
 /// exactly (named apart from the heap tests' generator in this module).
-struct AllocatorTestRandom {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform enough for tests in 0..<bound.
-    mutating func next(below bound: Int) -> Int {
-        Int(next() % UInt64(bound))
-    }
-}
+typealias AllocatorTestRandom = SplitMix64
 
 /// An allocator over its own metadata buffer, freed when the test ends.
 final class BuddyFixture {

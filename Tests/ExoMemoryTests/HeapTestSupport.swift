@@ -1,3 +1,4 @@
+import ExoKit
 import ExoMemory
 #if canImport(Glibc)
 import Glibc
@@ -48,17 +49,7 @@ struct TestPageSource: HeapPageSource {
 }
 
 /// SeededRandom: a small deterministic generator for randomized tests.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias SeededRandom = SplitMix64
 
 /// A page source like the kernel's: a BuddyAllocator over a host window,
 /// its "physical" addresses being the host addresses themselves.

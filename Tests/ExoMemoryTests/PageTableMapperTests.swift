@@ -1,3 +1,4 @@
+import ExoKit
 import Testing
 import ExoX86
 @testable import ExoMemory
@@ -784,20 +785,4 @@ private struct MappingModel {
 /// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator, so a
 /// failing randomized run can be replayed exactly (named apart from the other
 /// test generators in this module).
-private struct MapperTestRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(below bound: Int) -> Int {
-        Int(next() % UInt64(bound))
-    }
-}
+private typealias MapperTestRandom = SplitMix64

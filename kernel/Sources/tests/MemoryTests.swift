@@ -221,7 +221,7 @@ enum MemoryTests {
     }
 
     static func heapStress(_ t: TestContext) {
-        var random = SplitMix(seed: 0x5EED)
+        var random = SplitMix64(seed: 0x5EED)
         var live: [(UnsafeMutableRawPointer, Int)] = []
         live.reserveCapacity(2048)                  // before the baseline: it stays allocated
         let baseline = KernelHeap.statistics().bytesInUse
@@ -273,15 +273,4 @@ enum MemoryTests {
     }
 }
 
-/// SplitMix64 for reproducible in-kernel randomized tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+

@@ -1,17 +1,13 @@
-/// SplitMix64: a small seeded generator, so simulations replay exactly on
-/// every machine.
+import ExoKit
+
+/// The simulator's seeded generator: ExoKit's SplitMix64, so simulations
+/// replay exactly on every machine, plus draws from a range.
 public struct SimulationRandom: Sendable {
-    private var state: UInt64
+    private var generator: SplitMix64
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { generator.next() }
 
     /// A value in `range` (modulo bias is negligible for these spans).
     public mutating func next(in range: ClosedRange<UInt64>) -> UInt64 {

@@ -27,19 +27,13 @@ enum Clock {
     static func nanosecondsSinceBoot() -> UInt64 {
         guard timestampHz != 0 else { return 0 }
         let elapsed = CPU.timestamp() &- timestampAtBoot
+        // Split to stay in 64 bits: the remainder is below the frequency
+        // (< 1.8 * 10^10 Hz keeps remainder * 10^9 in range).
         let seconds = elapsed / timestampHz
         let remainder = elapsed % timestampHz
         return seconds * 1_000_000_000 + remainder * 1_000_000_000 / timestampHz
     }
 
     /// Microseconds since `markBoot`, or 0 before calibration.
-    static func microsecondsSinceBoot() -> UInt64 {
-        guard timestampHz != 0 else { return 0 }
-        let elapsed = CPU.timestamp() &- timestampAtBoot
-        // Split to stay in 64 bits: the remainder is below the frequency
-        // (< 10^11), so remainder * 10^6 cannot overflow.
-        let seconds = elapsed / timestampHz
-        let remainder = elapsed % timestampHz
-        return seconds * 1_000_000 + remainder * 1_000_000 / timestampHz
-    }
+    static func microsecondsSinceBoot() -> UInt64 { nanosecondsSinceBoot() / 1000 }
 }

@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "ExoX86", targets: ["ExoX86"]),
         .library(name: "ExoMemory", targets: ["ExoMemory"]),
         .library(name: "ExoSched", targets: ["ExoSched"]),
+        .library(name: "ExoABI", targets: ["ExoABI"]),
+        .library(name: "ExoFS", targets: ["ExoFS"]),
         .executable(name: "ExoAllocBench", targets: ["ExoAllocBench"]),
     ],
     targets: [
@@ -30,6 +32,11 @@ let package = Package(
         // Scheduling policy: Hot/Normal/Cold run queues from a burst EMA,
         // aging, SMP balancing, and a simulator comparing it to round robin.
         .target(name: "ExoSched", dependencies: ["ExoKit"]),
+        // The Linux x86_64 user ABI: syscall numbers, structure layouts,
+        // signals, ELF images, the initial process stack, cpio archives.
+        .target(name: "ExoABI", dependencies: ["ExoKit"]),
+        // File trees: the in-memory tree the initial ramdisk unpacks into.
+        .target(name: "ExoFS", dependencies: ["ExoKit", "ExoABI"]),
         // Host-only: the heap core against the C library's malloc/free
         // (tools/alloc_bench.py swaps in jemalloc, mimalloc, tcmalloc).
         .executableTarget(name: "ExoAllocBench", dependencies: ["ExoKit", "ExoMemory"]),
@@ -38,5 +45,7 @@ let package = Package(
         .testTarget(name: "ExoX86Tests", dependencies: ["ExoX86"]),
         .testTarget(name: "ExoMemoryTests", dependencies: ["ExoMemory"]),
         .testTarget(name: "ExoSchedTests", dependencies: ["ExoSched"]),
+        .testTarget(name: "ExoABITests", dependencies: ["ExoABI"]),
+        .testTarget(name: "ExoFSTests", dependencies: ["ExoFS", "ExoABI"]),
     ]
 )

@@ -34,6 +34,7 @@ public struct BurstPredictor: Equatable, Sendable {
     public var predicted: Nanoseconds { fixedPoint >> Self.fractionBits }
 
     /// Folds one measured burst into the prediction.
+    @inline(__always)
     public mutating func record(burst: Nanoseconds) {
         let target = min(burst, Self.maximumSample) << Self.fractionBits
         if target > fixedPoint {
@@ -88,6 +89,7 @@ public struct BurstClassifier: Equatable, Sendable {
 
     /// The class for a thread of class `current` whose next burst is
     /// estimated at `estimate`.
+    @inline(__always)
     public func classify(_ estimate: Nanoseconds, current: SchedClass) -> SchedClass {
         switch current {
         case .hot where estimate < hotExit: return .hot

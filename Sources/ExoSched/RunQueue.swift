@@ -211,6 +211,49 @@ public struct RunQueue: SchedulingQueue, Sendable {
         return thread
     }
 
+    /// Whether `target`, a detached thread that may run here, can take the
+    /// CPU straight from the running thread (`handOff`) without cheating
+    /// anyone queued: no class is past its starvation bound, and nothing
+    /// waiting outranks it (a Hot thread waits and `target` is not Hot).
+    /// Checks only; changes nothing.
+    @inline(__always)
+    public func admitsHandOff<Table: SchedEntityTable>(to target: ThreadID, now: Nanoseconds,
+                                                       entities: Table) -> Bool {
+        guard current != nil, entities[target].location == .detached,
+              !entities[target].isPinned(elsewhereThan: cpu) else { return false }
+        if !lists.hot.isEmpty && entities[target].schedClass != .hot { return false }
+        if lists.normal.isEmpty && lists.cold.isEmpty { return true }
+        return mostOverdueClass(now: now, entities: entities) == nil
+    }
+
+    /// The running thread blocks and `target` runs in its place, with no
+    /// trip through the queues: the direct switch of a call/reply (IPC) or
+    /// a handoff between cooperating threads. The outgoing thread's burst
+    /// ends here (its EMA is updated as for `switchOut(reason: .blocked)`);
+    /// `target` starts a fresh slice of its class.
+    ///
+    /// Preconditions: `admitsHandOff(to: target, …)` holds.
+    /// Returns the thread that stopped running.
+    @inline(__always) @discardableResult
+    public mutating func handOff<Table: SchedEntityTable>(to target: ThreadID, now: Nanoseconds,
+                                                          entities: inout Table) -> ThreadID {
+        guard let thread = current else { preconditionFailure("handOff with no running thread") }
+        let ran = elapsed(from: sliceStart, to: now)
+        lastRan[currentClass] = now
+        // Field by field: copying the entity out and back costs more than
+        // the whole update (the kernel's table is reached through an
+        // addressor, so each line below is one or two stores).
+        entities[thread].runtime += ran
+        let burst = entities[thread].currentBurst + ran
+        entities[thread].currentBurst = 0
+        entities[thread].predictor.record(burst: min(burst, parameters.burstSampleCap))
+        let estimate = entities[thread].predictor.predicted
+        entities[thread].schedClass = parameters.classifier.classify(estimate, current: entities[thread].schedClass)
+        entities[thread].location = .detached
+        dispatch(target, aged: false, now: now, entities: &entities)
+        return thread
+    }
+
     public mutating func remove<Table: SchedEntityTable>(_ thread: ThreadID, entities: inout Table) throws(SchedError) {
         guard entities[thread].location == .queued(cpu) else { throw .notQueued(thread) }
         lists[entities[thread].schedClass].remove(thread, entities: &entities)

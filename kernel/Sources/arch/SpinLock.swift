@@ -56,6 +56,7 @@ final class KernelSpinLock {
     }
 
     /// Whether this CPU holds the lock (for preconditions).
+    @inline(__always)
     var isHeldHere: Bool { word.load(ordering: .relaxed) && holder == SMP.currentIndex }
 
     @inline(__always)

@@ -29,6 +29,7 @@ enum Benchmarks {
             measure(overhead) { try! PhysicalMemory.free(try! PhysicalMemory.allocate(order: 0), order: 0) }
         }),
         ("ctx_switch", { overhead in measureContextSwitch(overhead) }),
+        ("yield_switch", { overhead in measureYieldSwitch(overhead) }),
         ("thread_spawn_join", { overhead in
             measure(overhead) { Threads.join(try! Threads.spawn(name: "bench", {})) }
         }),
@@ -81,14 +82,37 @@ enum Benchmarks {
         return Statistics.median(samples) ?? 0
     }
 
-    /// One-way thread-to-thread switch on one CPU: the measuring thread
-    /// yields to a partner that yields straight back, so each sample is two
-    /// switches (each through the full yield path: accounting, run-queue
-    /// update, timer re-arm, FPU and register switch); half is reported.
+    /// One-way thread-to-thread switch on one CPU, the direct way: the
+    /// measuring thread hands the CPU to a partner blocked waiting for it,
+    /// which hands it straight back (`Scheduler.handOff`: burst accounting,
+    /// states, FPU and register switch; no queue). Each sample is two
+    /// switches; half is reported.
     static func measureContextSwitch(_ overhead: UInt64) -> UInt64 {
+        final class Shared { var stop = false; var main = ThreadID(0) }
+        let shared = Shared()
+        shared.main = Scheduler.current
+        let partner = try! Threads.spawn(name: "bench-partner", pinnedTo: CPUID(SMP.currentIndex)) {
+            Scheduler.withLock {
+                while !shared.stop { Scheduler.handOff(to: shared.main) }
+                Scheduler.wake(shared.main)
+            }
+        }
+        // The partner runs once and hands back: from then on it is blocked
+        // waiting, and each handOff below is a direct switch.
+        Scheduler.withLock { Scheduler.block() }
+        let roundTrip = measure(overhead) { Scheduler.withLock { Scheduler.handOff(to: partner) } }
+        shared.stop = true
+        Scheduler.withLock { Scheduler.handOff(to: partner) }
+        Threads.join(partner)
+        return roundTrip / 2
+    }
+
+    /// The same ping-pong through `Scheduler.yield`: the full policy path
+    /// (switch-out accounting, run-queue insert and pick, timer re-arm).
+    static func measureYieldSwitch(_ overhead: UInt64) -> UInt64 {
         final class Flag { var stop = false }
         let flag = Flag()
-        let partner = try! Threads.spawn(name: "bench-partner") {
+        let partner = try! Threads.spawn(name: "bench-partner", pinnedTo: CPUID(SMP.currentIndex)) {
             while !flag.stop { Scheduler.yield() }
         }
         Scheduler.yield()                            // let the partner start

@@ -1,4 +1,5 @@
 import CExoArch
+import ExoBoot
 import ExoKit
 import ExoMemory
 import ExoSched
@@ -238,6 +239,39 @@ enum Scheduler {
         exo_fxrstor(Threads.table[chosen.index].fpuArea)
         withUnsafeMutablePointer(to: &Threads.table[previous.index].savedStackPointer) { save in
             exo_switch_context(save, Threads.table[chosen.index].savedStackPointer)
+        }
+    }
+
+    /// The caller blocks and `target`, blocked waiting for it (the other
+    /// side of a call/reply), runs at once on this CPU: no run-queue trip,
+    /// no timer work. Falls back to an ordinary wakeup and block when the
+    /// queue owes the CPU to someone else or `target` may not run here.
+    /// Returns, lock held, once someone wakes the caller (or hands back).
+    ///
+    /// Lock held, interrupts off.
+    static func handOff(to target: ThreadID) {
+        precondition(lock.isHeldHere && !CPU.interruptsEnabled, "handOff needs the scheduler lock")
+        let cpu = SMP.currentIndex
+        let previous = running[cpu]
+        let now = Clock.nanosecondsSinceBoot()
+        // Checks: the target waits for us, the caller is a queued-policy
+        // thread (not idle), and nobody queued here is owed the CPU.
+        guard Threads.table[target.index].state == .blocked, previous != idleThreads[cpu],
+              queues[cpu].admitsHandOff(to: target, now: now, entities: entities) else {
+            wake(target)
+            block()
+            return
+        }
+        // Point of no return.
+        queues[cpu].handOff(to: target, now: now, entities: &entities)
+        Threads.table[previous.index].state = .blocked
+        Threads.table[target.index].state = .running
+        running[cpu] = target
+        switches &+= 1
+        exo_fxsave(Threads.table[previous.index].fpuArea)
+        exo_fxrstor(Threads.table[target.index].fpuArea)
+        withUnsafeMutablePointer(to: &Threads.table[previous.index].savedStackPointer) { save in
+            exo_switch_context(save, Threads.table[target.index].savedStackPointer)
         }
     }
 

@@ -27,8 +27,9 @@ enum Threads {
         var stack: KernelVirtualMemory.Stack? = nil
         var fpuArea: UnsafeMutableRawPointer? = nil
         var entry: (() -> Void)? = nil
-        /// Threads blocked in `join` on this one.
-        var joiners: [ThreadID] = []
+        /// The thread blocked in `join` on this one (one joiner, as with
+        /// pthread_join; no array, so a join never allocates).
+        var joiner: ThreadID? = nil
         /// For sleeping threads: the Clock nanosecond deadline.
         var wakeDeadline: UInt64 = 0
     }
@@ -39,9 +40,10 @@ enum Threads {
 
     nonisolated(unsafe) private(set) static var table: UnsafeMutablePointer<Record> = UnsafeMutablePointer(bitPattern: 8)!
     nonisolated(unsafe) private static var freeSlots: [ThreadID] = []
-    /// Stacks of reaped threads, kept for the next spawns: mapping and
-    /// zeroing four fresh pages costs far more than the rest of a spawn.
-    nonisolated(unsafe) private static var stackPool: [KernelVirtualMemory.Stack] = []
+    /// Stacks and FPU areas of reaped threads, kept for the next spawns:
+    /// mapping and zeroing four fresh pages costs far more than the rest of
+    /// a spawn, and a heap round trip for the FPU area is a fifth of it.
+    nonisolated(unsafe) private static var stackPool: [(stack: KernelVirtualMemory.Stack, fpu: UnsafeMutableRawPointer)] = []
     static let stackPoolLimit = 64
     nonisolated(unsafe) private(set) static var live = 0
     nonisolated(unsafe) private(set) static var spawned: UInt64 = 0
@@ -80,22 +82,20 @@ enum Threads {
     /// with `pinnedTo`, it only ever runs on that CPU.
     static func spawn(name: StaticString, pinnedTo cpu: CPUID? = nil,
                       _ entry: @escaping () -> Void) throws(MemoryError) -> ThreadID {
-        let slot = try create(name: name, entry: entry)
-        Scheduler.withLock {
+        try create(name: name, entry: entry) { slot in
             live += 1
             spawned &+= 1
             Scheduler.entities[slot] = SchedEntity(parameters: Scheduler.parameters, pinnedCPU: cpu)
             Scheduler.makeReady(slot)
         }
-        return slot
     }
 
     /// A CPU's idle thread: created like any other but never queued; the
     /// scheduler runs it when the CPU's queue is empty.
     static func spawnIdle(name: StaticString) throws(MemoryError) -> ThreadID {
-        let slot = try create(name: name) { while true { CPU.waitForInterrupt() } }
-        Scheduler.withLock { table[slot.index].state = .ready }
-        return slot
+        try create(name: name, entry: { while true { CPU.waitForInterrupt() } }) { slot in
+            table[slot.index].state = .ready
+        }
     }
 
     /// Records the calling context (an AP's boot stack) as a running thread.
@@ -108,24 +108,44 @@ enum Threads {
         return slot
     }
 
-    private static func create(name: StaticString, entry: @escaping () -> Void) throws(MemoryError) -> ThreadID {
-        let slot = try takeSlot()
+    /// A thread slot with a stack and FPU area (pooled when possible), its
+    /// initial frame prepared; `publish` runs under the scheduler lock once
+    /// the record is in the table.
+    private static func create(name: StaticString, entry: @escaping () -> Void,
+                               publish: (ThreadID) -> Void) throws(MemoryError) -> ThreadID {
+        let (slot, pooled) = try Scheduler.withLockThrowing { () throws(MemoryError) in
+            guard let slot = freeSlots.popLast() else { throw MemoryError.outOfMemory }
+            return (slot, stackPool.popLast())
+        }
         let stack: KernelVirtualMemory.Stack
         let fpu: UnsafeMutableRawPointer
-        do {
-            if let pooled = Scheduler.withLock({ stackPool.popLast() }) {
-                stack = pooled
-            } else {
+        if let pooled {
+            (stack, fpu) = pooled
+            fpu.copyMemory(from: cleanFPUState!, byteCount: fpuAreaSize)  // nothing of the last owner's state
+        } else {
+            do throws(MemoryError) {
                 stack = try KernelVirtualMemory.allocateStack(pages: stackPages, name: "thread stack")
+                do throws(MemoryError) { fpu = try newFPUArea() } catch {
+                    try? KernelVirtualMemory.freeStack(stack)
+                    throw error
+                }
+            } catch {
+                Scheduler.withLock { freeSlots.append(slot) }
+                throw error
             }
-            fpu = try newFPUArea()
-        } catch {
-            Scheduler.withLock { freeSlots.append(slot) }
-            throw error
         }
-        let record = Record(state: .blocked, name: name, savedStackPointer: prepareStack(top: stack.top, thread: slot),
-                            stack: stack, fpuArea: fpu, entry: entry)
-        Scheduler.withLock { table[slot.index] = record }
+        let top = prepareStack(top: stack.top, thread: slot)
+        Scheduler.withLock {
+            // Field by field: the record is 104 bytes and lives in place.
+            table[slot.index].state = .blocked
+            table[slot.index].name = name
+            table[slot.index].savedStackPointer = top
+            table[slot.index].stack = stack
+            table[slot.index].fpuArea = fpu
+            table[slot.index].entry = entry
+            table[slot.index].wakeDeadline = 0
+            publish(slot)
+        }
         return slot
     }
 
@@ -143,16 +163,17 @@ enum Threads {
         return top - 7 * 8
     }
 
-    /// Ends the calling thread; wakes its joiners. Never returns.
+    /// Ends the calling thread; wakes its joiner. Never returns.
     static func exit() -> Never {
         CPU.disableInterrupts()
         Scheduler.lock.acquire()
         let me = Scheduler.current
         precondition(me.index != 0, "the boot thread does not exit")
         table[me.index].state = .exited
-        let joiners = table[me.index].joiners
-        table[me.index].joiners = []
-        for joiner in joiners { Scheduler.wake(joiner) }
+        if let joiner = table[me.index].joiner {
+            table[me.index].joiner = nil
+            Scheduler.wake(joiner)
+        }
         live -= 1
         Scheduler.reschedule()
         fatalError("an exited thread was scheduled again")
@@ -161,26 +182,25 @@ enum Threads {
     /// Waits until `thread` has exited, then frees its stack, FPU area and
     /// slot.
     static func join(_ thread: ThreadID) {
-        let record: Record = Scheduler.withLock {
+        let leftover: (stack: KernelVirtualMemory.Stack?, fpu: UnsafeMutableRawPointer?) = Scheduler.withLock {
             precondition(thread != Scheduler.current, "a thread cannot join itself")
             while table[thread.index].state != .exited {
                 precondition(table[thread.index].state != .free, "joining a thread that was never spawned or already joined")
-                table[thread.index].joiners.append(Scheduler.current)
+                precondition(table[thread.index].joiner == nil, "a thread has one joiner")
+                table[thread.index].joiner = Scheduler.current
                 Scheduler.block()
             }
-            let record = table[thread.index]
+            let stack = table[thread.index].stack, fpu = table[thread.index].fpuArea
             table[thread.index] = Record()
             freeSlots.append(thread)
-            return record
+            if let stack, let fpu, stackPool.count < stackPoolLimit {
+                stackPool.append((stack, fpu))
+                return (nil, nil)
+            }
+            return (stack, fpu)
         }
-        if let fpu = record.fpuArea { KernelHeap.free(fpu) }
-        guard let stack = record.stack else { return }
-        let pooled = Scheduler.withLock { () -> Bool in
-            guard stackPool.count < stackPoolLimit else { return false }
-            stackPool.append(stack)
-            return true
-        }
-        if !pooled {
+        if let fpu = leftover.fpu { KernelHeap.free(fpu) }
+        if let stack = leftover.stack {
             do { try KernelVirtualMemory.freeStack(stack) } catch { panic("freeing a thread stack: \(error.description)") }
         }
     }

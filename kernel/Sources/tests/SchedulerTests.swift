@@ -1,5 +1,6 @@
 import CExoArch
 import Synchronization
+import ExoBoot
 import ExoKit
 import ExoSched
 import ExoMemory
@@ -13,6 +14,7 @@ enum SchedulerTests {
         KernelTest(name: "timer_preempts_cpu_bound_threads", body: preemption),
         KernelTest(name: "mutex_keeps_a_shared_counter_exact", body: mutexCounter),
         KernelTest(name: "semaphores_ping_pong", body: pingPong),
+        KernelTest(name: "handoff_alternates_threads_directly", body: handOff),
         KernelTest(name: "sleep_wakes_on_time", body: sleepAccuracy),
         KernelTest(name: "apic_timer_agrees_with_the_tsc", body: timerAccuracy),
         KernelTest(name: "fpu_state_survives_preemption", body: fpuState),
@@ -28,6 +30,58 @@ enum SchedulerTests {
         guard let thread = try? Threads.spawn(name: "test", { box.value = 42 }) else { return t.expect(false, "spawn") }
         Threads.join(thread)
         t.expectEqual(box.value, 42, "the thread ran its closure before join returned")
+    }
+
+    /// Two threads pass the CPU back and forth with `handOff`: the trace
+    /// strictly alternates, each handoff is a direct switch (the switch
+    /// counter moves by exactly one), and a handoff to a thread that is not
+    /// waiting degrades to wake + block instead of corrupting its state.
+    static func handOff(_ t: TestContext) {
+        final class Shared { var trace: [UInt8] = []; var main = ThreadID(0); var extraSwitches: UInt64 = 0 }
+        let shared = Shared()
+        shared.trace.reserveCapacity(64)
+        shared.main = Scheduler.current
+        let rounds = 20
+        let partner = try? Threads.spawn(name: "handoff", pinnedTo: CPUID(SMP.currentIndex)) {
+            Scheduler.withLock {
+                for _ in 0..<rounds {
+                    shared.trace.append(1)
+                    Scheduler.handOff(to: shared.main)
+                }
+                Scheduler.wake(shared.main)
+            }
+        }
+        guard let partner else { return t.expect(false, "spawn") }
+        Scheduler.withLock {
+            Scheduler.block()                       // the partner's first turn
+            for _ in 0..<(rounds - 1) {
+                shared.trace.append(0)
+                let before = Scheduler.switches
+                Scheduler.handOff(to: partner)
+                // Back here after exactly two direct switches (there and back).
+                if Scheduler.switches - before != 2 { shared.extraSwitches += Scheduler.switches - before }
+            }
+            shared.trace.append(0)
+            Scheduler.handOff(to: partner)          // its last turn: it wakes us and exits
+        }
+        Threads.join(partner)
+        var alternates = shared.trace.count == 2 * rounds
+        for (index, who) in shared.trace.enumerated() where who != UInt8(1 - index % 2) { alternates = false }
+        t.expect(alternates, "turns alternate partner/main \(rounds) times each (trace of \(shared.trace.count))")
+        t.expectEqual(shared.extraSwitches, 0, "each round trip was two direct switches")
+        // A handoff to a thread that is running (not waiting) falls back.
+        let sleeper = try? Threads.spawn(name: "handoff-fallback") { Scheduler.sleep(nanoseconds: 200_000) }
+        guard let sleeper else { return t.expect(false, "spawn") }
+        final class Flag { var woken = false }
+        let flag = Flag()
+        let waker = try? Threads.spawn(name: "handoff-waker") {
+            Scheduler.sleep(nanoseconds: 1_000_000)
+            Scheduler.withLock { flag.woken = true; Scheduler.wake(shared.main) }
+        }
+        Scheduler.withLock { Scheduler.handOff(to: sleeper) }     // ready or sleeping: not waiting for us
+        t.expect(flag.woken, "the fallback blocked the caller until the waker woke it")
+        Threads.join(sleeper)
+        if let waker { Threads.join(waker) }
     }
 
     static func thousandThreads(_ t: TestContext) {

@@ -1,0 +1,67 @@
+import Testing
+@testable import ExoSched
+
+@Suite("Run queue: direct handoff")
+struct HandOffTests {
+    @Test func handOffSwitchesWithoutTouchingTheQueues() throws {
+        var harness = QueueHarness(threads: 4)
+        try harness.enqueue(2)
+        #expect(harness.pick() == 2)
+        try harness.enqueue(3)                       // a Hot thread waits
+        #expect(harness.queue.admitsHandOff(to: 1, now: harness.now, entities: harness.entities))
+        harness.now += 5 * us
+        let out = harness.queue.handOff(to: 1, now: harness.now, entities: &harness.entities)
+        #expect(out == 2)
+        #expect(harness.queue.current == 1)
+        #expect(harness.entities[1].location == .running(0))
+        #expect(harness.entities[2].location == .detached)
+        #expect(harness.entities[2].runtime == 5 * us)
+        #expect(harness.entities[2].currentBurst == 0)
+        #expect(harness.queue.queued(.hot, entities: harness.entities) == [3])  // the waiter kept its place
+        #expect(harness.queue.verify(entities: harness.entities) == nil)
+    }
+
+    @Test func handOffFeedsThePredictorLikeBlocking() throws {
+        // Two threads with the same history: one blocks, one hands off.
+        var blocking = QueueHarness(threads: 2)
+        var handing = QueueHarness(threads: 3)
+        for _ in 0..<12 {
+            _ = try blocking.burst(0, 30 * ms)
+            try handing.queue.beginRunning(0, now: handing.now, entities: &handing.entities)
+            handing.now += 30 * ms
+            handing.queue.handOff(to: 1, now: handing.now, entities: &handing.entities)
+            _ = try handing.queue.switchOut(now: handing.now, reason: .blocked, entities: &handing.entities)
+        }
+        #expect(handing.entities[0].predictor == blocking.entities[0].predictor)
+        #expect(handing.entities[0].schedClass == .cold)
+        #expect(handing.entities[0].schedClass == blocking.entities[0].schedClass)
+    }
+
+    @Test func refusedWhenSomeoneIsOwedTheCPU() throws {
+        var harness = QueueHarness(threads: 5)
+        try harness.enqueue(0)
+        #expect(harness.pick() == 0)
+        // No running thread on another queue: nothing to hand from.
+        var idle = QueueHarness(threads: 2)
+        #expect(!idle.queue.admitsHandOff(to: 1, now: 0, entities: idle.entities))
+        _ = idle.pick()
+        // A Hot thread waits: a Cold target would jump it.
+        harness.set(1, to: .cold)
+        try harness.enqueue(2)
+        #expect(!harness.queue.admitsHandOff(to: 1, now: harness.now, entities: harness.entities))
+        // A Cold thread waiting past its starvation bound is owed the CPU.
+        var starving = QueueHarness(threads: 4)
+        try starving.enqueue(0)
+        #expect(starving.pick() == 0)
+        starving.set(1, to: .cold)
+        try starving.enqueue(1)
+        #expect(starving.queue.admitsHandOff(to: 2, now: starving.now, entities: starving.entities))
+        starving.now += SchedulerParameters.standard.coldStarvationBound + 1
+        #expect(!starving.queue.admitsHandOff(to: 2, now: starving.now, entities: starving.entities))
+        // Queued, running and pinned-elsewhere targets are refused.
+        #expect(!starving.queue.admitsHandOff(to: 1, now: 0, entities: starving.entities))
+        #expect(!starving.queue.admitsHandOff(to: 0, now: 0, entities: starving.entities))
+        try starving.entities.pin(3, to: 1)
+        #expect(!starving.queue.admitsHandOff(to: 3, now: 0, entities: starving.entities))
+    }
+}

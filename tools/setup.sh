@@ -14,7 +14,7 @@
 
 set -euo pipefail
 
-PACKAGES=(qemu-system-x86 xorriso mtools grub-pc-bin grub-common python3)
+PACKAGES=(qemu-system-x86 xorriso mtools grub-pc-bin grub-common python3 musl-tools busybox-static cpio)
 SWIFT_BIN=/opt/swift/usr/bin
 
 die() {

@@ -5,9 +5,10 @@
 #
 # Usage:
 #   tools/linux_kernel.sh                 fetch once; print the vmlinuz path
-#   tools/linux_kernel.sh boot CPIO [TIMEOUT]
-#                                         boot CPIO as the initramfs (init=/init),
-#                                         serial console on stdout
+#   tools/linux_kernel.sh boot CPIO [TIMEOUT] [-- INIT_ARGS...]
+#                                         boot CPIO as the initramfs (init=/init,
+#                                         INIT_ARGS after " -- " on the kernel
+#                                         command line), serial console on stdout
 #
 # Fetching needs no root: `apt-get download` only writes the .deb into the
 # current directory and `dpkg-deb -x` unpacks it anywhere. The exact package
@@ -61,19 +62,29 @@ fetch() {
 }
 
 boot() {
-    local cpio=${1:?usage: linux_kernel.sh boot CPIO [TIMEOUT]} limit=${2:-120}
+    local cpio=${1:?usage: linux_kernel.sh boot CPIO [TIMEOUT] [-- INIT_ARGS...]} limit=120
+    shift
+    if [[ $# -gt 0 && "$1" != "--" ]]; then
+        limit=$1
+        shift
+    fi
+    local append="console=ttyS0 quiet panic=-1 init=/init"
+    if [[ $# -gt 0 && "$1" == "--" ]]; then
+        shift
+        append+=" -- $*"
+    fi
     [[ -s "$cpio" ]] || die "no initramfs $cpio"
     fetch
     # Same machine and clock as Exo's runs: -icount makes the TSC count guest
     # instructions, so figures repeat exactly from run to run.
     timeout "$limit" qemu-system-x86_64 -accel tcg -m 256M -no-reboot -display none \
         -serial stdio -kernel "$VMLINUZ" -initrd "$cpio" \
-        -append "console=ttyS0 quiet panic=-1 init=/init" \
+        -append "$append" \
         -icount shift=0,sleep=off -rtc base=2024-01-01T00:00:00,clock=vm </dev/null
 }
 
 case "${1:-fetch}" in
     fetch) fetch; echo "$VMLINUZ" ;;
     boot) shift; boot "$@" ;;
-    *) die "unknown command '$1' (fetch | boot CPIO [TIMEOUT])" ;;
+    *) die "unknown command '$1' (fetch | boot CPIO [TIMEOUT] [-- INIT_ARGS...])" ;;
 esac

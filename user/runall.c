@@ -19,7 +19,6 @@
 #include "utest.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -27,22 +26,6 @@
 #define WATCHDOG_SECONDS 60
 
 static char *const test_envp[] = {"UTEST=1", "PATH=/bin", "HOME=/", NULL};
-
-/* Make sure fds 0-2 exist: Linux opens /dev/console for init when the
- * initramfs has it, but do not rely on that. */
-static void console(void)
-{
-    if (fcntl(1, F_GETFD) != -1)
-        return;
-    int fd = open("/dev/console", O_RDWR);
-    if (fd < 0)
-        _exit(2);
-    for (int i = 0; i < 3; i++)
-        if (fd != i)
-            dup2(fd, i);
-    if (fd > 2)
-        close(fd);
-}
 
 /* Line counting over the captured output of one program. */
 struct counts {
@@ -214,7 +197,7 @@ static void busybox_checks(void)
 
 int main(void)
 {
-    console();
+    utest_console();
     utest_print("runall: start\n");
     run_tests();
     busybox_checks();

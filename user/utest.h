@@ -19,6 +19,7 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +30,7 @@ static int utest_passes;
 
 /* utest_print: format into a stack buffer and write it in one write(2), so
  * lines from a parent and its children never interleave mid-line. */
-static void utest_print(const char *fmt, ...)
+static inline void utest_print(const char *fmt, ...)
 {
     char line[512];
     va_list ap;
@@ -48,14 +49,14 @@ static void utest_print(const char *fmt, ...)
     }
 }
 
-static void utest_pass(const char *name)
+static inline void utest_pass(const char *name)
 {
     utest_passes++;
     utest_print("utest: pass %s\n", name);
 }
 
 /* utest_fail: the reason is free text; keep it on one line. */
-static void utest_fail(const char *name, const char *fmt, ...)
+static inline void utest_fail(const char *name, const char *fmt, ...)
 {
     char reason[256];
     va_list ap;
@@ -91,8 +92,25 @@ static void utest_fail(const char *name, const char *fmt, ...)
                        __FILE__, __LINE__, #expr, r_, e_, strerror(e_), #err); \
     } while (0)
 
+/* utest_console: for programs that run as /init. Make sure fds 0-2 exist:
+ * Linux opens /dev/console for init when the initramfs has it, but a kernel
+ * that does not should still see our output. */
+static inline void utest_console(void)
+{
+    if (fcntl(1, F_GETFD) != -1)
+        return;
+    int fd = open("/dev/console", O_RDWR);
+    if (fd < 0)
+        _exit(2);
+    for (int i = 0; i < 3; i++)
+        if (fd != i)
+            dup2(fd, i);
+    if (fd > 2)
+        close(fd);
+}
+
 /* utest_exit: the exit status runall.c and the tools rely on. */
-static int utest_exit(void)
+static inline int utest_exit(void)
 {
     return utest_failures == 0 ? 0 : 1;
 }

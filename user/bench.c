@@ -1,0 +1,223 @@
+/*
+ * bench.c - the benchmark ramdisk's /init: user-visible costs of the
+ * process model, in guest instructions.
+ *
+ * Under QEMU's `-icount shift=0` the TSC advances by one per guest
+ * instruction and starts at 0 at reset, so rdtsc differences count
+ * instructions (kernel and user, this process and any other that runs in
+ * between) and repeat exactly from run to run. Each figure is the median
+ * over many iterations, after a warm-up, so a timer interrupt landing in a
+ * few of them does not move it. Figures include the two rdtsc reads
+ * (`rdtsc_overhead`, printed too); nothing else is subtracted.
+ *
+ *   first_user_tsc      TSC at the top of main: machine reset -> kernel boot
+ *                       -> exec of /init -> libc start-up (not a median)
+ *   getpid              syscall(SYS_getpid): the bare syscall round trip
+ *   fork_exit_wait      fork(); child _exit(0); parent waitpid()
+ *   execve              fork(); child execve("/tests/true") which returns 0
+ *                       at once; parent waitpid(): exec + exit + fork + wait
+ *                       (subtract fork_exit_wait for exec alone)
+ *   mmap_touch_munmap   4 KiB anonymous mmap, one write, munmap
+ *   pipe_pingpong_56b   56 bytes to another process and back through two
+ *                       pipes, halved: one one-way message
+ *   sched_yield_switch  two processes calling sched_yield in turn, one
+ *                       parent yield round trip halved: one yield + switch
+ *
+ * Prints `ubench <name> <value> guest-instructions` lines, then
+ * `ubench: done`, and exits 0.
+ */
+#include "utest.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#define MAX_SAMPLES 2001
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+    return (uint64_t)hi << 32 | lo;
+}
+
+static uint64_t samples[MAX_SAMPLES];
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t median(int n)
+{
+    qsort(samples, n, sizeof samples[0], compare_u64);
+    return samples[n / 2];
+}
+
+static void report(const char *name, uint64_t value)
+{
+    utest_print("ubench %s %llu guest-instructions\n", name, (unsigned long long)value);
+}
+
+/* The warm-up iterations fault in code, stack and libc state first. */
+#define WARMUP 5
+
+static void bench_rdtsc(void)
+{
+    for (int i = 0; i < 1001; i++) {
+        uint64_t t0 = rdtsc();
+        uint64_t t1 = rdtsc();
+        samples[i] = t1 - t0;
+    }
+    report("rdtsc_overhead", median(1001));
+}
+
+static void bench_getpid(void)
+{
+    enum { N = 2001 };
+    for (int i = -WARMUP; i < N; i++) {
+        uint64_t t0 = rdtsc();
+        syscall(SYS_getpid);
+        uint64_t t1 = rdtsc();
+        if (i >= 0)
+            samples[i] = t1 - t0;
+    }
+    report("getpid", median(N));
+}
+
+static void bench_fork(void)
+{
+    enum { N = 201 };
+    for (int i = -WARMUP; i < N; i++) {
+        uint64_t t0 = rdtsc();
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(0);
+        waitpid(pid, NULL, 0);
+        uint64_t t1 = rdtsc();
+        if (i >= 0)
+            samples[i] = t1 - t0;
+    }
+    report("fork_exit_wait", median(N));
+}
+
+static void bench_execve(void)
+{
+    enum { N = 101 };
+    static char *argv[] = {"/tests/true", NULL};
+    static char *envp[] = {NULL};
+    for (int i = -WARMUP; i < N; i++) {
+        uint64_t t0 = rdtsc();
+        pid_t pid = fork();
+        if (pid == 0) {
+            execve(argv[0], argv, envp);
+            _exit(127);
+        }
+        int status;
+        waitpid(pid, &status, 0);
+        uint64_t t1 = rdtsc();
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            utest_print("ubench: execve of /tests/true failed (status 0x%x)\n", status);
+            return;
+        }
+        if (i >= 0)
+            samples[i] = t1 - t0;
+    }
+    report("execve", median(N));
+}
+
+static void bench_mmap(void)
+{
+    enum { N = 2001 };
+    for (int i = -WARMUP; i < N; i++) {
+        uint64_t t0 = rdtsc();
+        volatile char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        p[0] = 1;
+        munmap((void *)p, 4096);
+        uint64_t t1 = rdtsc();
+        if (i >= 0)
+            samples[i] = t1 - t0;
+    }
+    report("mmap_touch_munmap", median(N));
+}
+
+static void bench_pipe(void)
+{
+    enum { N = 2001, SIZE = 56 };
+    int to_child[2], to_parent[2];
+    pipe(to_child);
+    pipe(to_parent);
+    pid_t pid = fork();
+    char msg[SIZE];
+    memset(msg, 'm', sizeof msg);
+    if (pid == 0) {
+        for (int i = -WARMUP; i < N; i++) {
+            if (read(to_child[0], msg, SIZE) != SIZE || write(to_parent[1], msg, SIZE) != SIZE)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    for (int i = -WARMUP; i < N; i++) {
+        uint64_t t0 = rdtsc();
+        write(to_child[1], msg, SIZE);
+        read(to_parent[0], msg, SIZE);
+        uint64_t t1 = rdtsc();
+        if (i >= 0)
+            samples[i] = (t1 - t0) / 2;
+    }
+    waitpid(pid, NULL, 0);
+    for (int i = 0; i < 2; i++) {
+        close(to_child[i]);
+        close(to_parent[i]);
+    }
+    report("pipe_pingpong_56b", median(N));
+}
+
+static void bench_yield(void)
+{
+    enum { N = 2001 };
+    volatile int *flags = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    flags[0] = 0; /* child running */
+    flags[1] = 0; /* stop */
+    pid_t pid = fork();
+    if (pid == 0) {
+        flags[0] = 1;
+        while (!flags[1])
+            sched_yield();
+        _exit(0);
+    }
+    while (!flags[0])
+        sched_yield();
+    for (int i = -WARMUP; i < N; i++) {
+        uint64_t t0 = rdtsc();
+        sched_yield();
+        uint64_t t1 = rdtsc();
+        if (i >= 0)
+            samples[i] = (t1 - t0) / 2;
+    }
+    flags[1] = 1;
+    waitpid(pid, NULL, 0);
+    munmap((void *)flags, 4096);
+    report("sched_yield_switch", median(N));
+}
+
+int main(void)
+{
+    uint64_t first = rdtsc();
+    utest_console();
+    report("first_user_tsc", first);
+    bench_rdtsc();
+    bench_getpid();
+    bench_fork();
+    bench_execve();
+    bench_mmap();
+    bench_pipe();
+    bench_yield();
+    utest_print("ubench: done\n");
+    return 0;
+}

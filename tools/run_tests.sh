@@ -51,7 +51,9 @@ if [ "$build_ok" = 1 ]; then
         --qemu-arg=-numa --qemu-arg=node,nodeid=0,cpus=0-1,memdev=m0 \
         --qemu-arg=-numa --qemu-arg=node,nodeid=1,cpus=2-3,memdev=m1 \
         --qemu-arg=-numa --qemu-arg=dist,src=0,dst=1,val=20 \
-        --expect-text "numa: 2 nodes: cpu0->node0 cpu1->node0 cpu2->node1 cpu3->node1"
+        --expect-text "numa: 2 nodes: cpu0->node0 cpu1->node0 cpu2->node1 cpu3->node1" \
+        --expect-text "numa: memory node0 0x0000000000000000-0x0000000010000000 node1 0x0000000010000000-" \
+        --expect-text "numa: node0 " --expect-text " frames, node1 "
     echo "== a panic ends the run with status 35 and a report"
     ktest --name panic-report --kernel build/exo.elf --append "exo.debug=panic" --expect-exit 35 --timeout 30 \
         --expect-text "PANIC: deliberate panic" --expect-text "registers:" --expect-text "backtrace:" \

@@ -62,8 +62,11 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt32) -> Never {
     if let action = BootState.commandLine.value(of: "exo.debug") {
         runDebugAction(action, magic: magic, infoAddress: UInt64(infoAddress))
     }
-    bringUpMemory(info)
+    // The firmware tables first: the frame allocator keeps memory per NUMA
+    // node as the SRAT describes it (parsing needs only the early heap and
+    // the boot direct map).
     Firmware.discover(bootInfo: info)
+    bringUpMemory(info)
     bringUpInterruptsAndThreads()
 
     if let selection = BootState.commandLine.value(of: "exo.test") {
@@ -87,7 +90,7 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt32) -> Never {
 /// here leaves nothing to run with: panic with the reason.
 func bringUpMemory(_ info: BootInfo) {
     do {
-        try PhysicalMemory.initialize(bootInfo: info)
+        try PhysicalMemory.initialize(bootInfo: info, numa: Firmware.memoryNodes)
     } catch {
         panic("frame allocator: \(error.description)")
     }
@@ -125,6 +128,7 @@ func bringUpInterruptsAndThreads() {
     TLB.enableRemoteShootdown()
     let topology = Firmware.topology(cpuAPICIDs: (0..<SMP.count).map { SMP.cpus[$0].apicID })
     Scheduler.setTopology(topology)
+    PhysicalMemory.preferNodes(of: topology)
     if topology.nodeCount > 1 {
         let layout = (0..<SMP.count).map { "cpu\($0)->node\(topology.node(of: CPUID($0)).index)" }
         var line = "numa: \(topology.nodeCount) nodes:"

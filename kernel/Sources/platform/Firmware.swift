@@ -1,5 +1,6 @@
 import ExoBoot
 import ExoKit
+import ExoMemory
 import ExoSched
 
 /// The firmware's description of the machine (ACPI), read once at boot:
@@ -56,14 +57,38 @@ enum Firmware {
             let domain = srat.processorAffinities.first { $0.apicID == apicID && $0.enabled }?.proximityDomain
             nodes.append(NUMANode(domain.flatMap { d in domains.firstIndex(of: d) } ?? 0))
         }
+        return (try? CPUTopology(cpuNodes: nodes, nodeDistances: nodeDistances(domains: domains)))
+            ?? .uniform(cpuCount: slots)
+    }
+
+    /// The NUMA layout for the frame allocator: the SRAT's enabled memory
+    /// ranges with their node (numbered as in `topology`: the index of the
+    /// proximity domain among the SRAT's domains), the node count, and the
+    /// SLIT distances between nodes. Nil without SRAT (one node).
+    static var memoryNodes: (ranges: [NodeFrameAllocator.Zone], nodeCount: Int, distances: [UInt8])? {
+        guard let srat = tables?.srat else { return nil }
+        let domains = srat.proximityDomains
+        var ranges: [NodeFrameAllocator.Zone] = []
+        for memory in srat.memoryAffinities where memory.enabled && memory.length > 0 {
+            guard let node = domains.firstIndex(of: memory.proximityDomain) else { continue }
+            ranges.append(NodeFrameAllocator.Zone(span: memory.base..<memory.end, node: node))
+        }
+        return (ranges, domains.count, nodeDistances(domains: domains))
+    }
+
+    /// Row-major distances between the nodes for `domains` (ascending). The
+    /// SLIT numbers its localities by proximity domain, not by node index;
+    /// without a SLIT, or for a domain it does not cover, 10 to itself and
+    /// 20 to any other.
+    private static func nodeDistances(domains: [UInt32]) -> [UInt8] {
         var distances: [UInt8] = []
-        for from in domains.indices {
-            for to in domains.indices {
+        for from in domains {
+            for to in domains {
                 let fallback: UInt8 = from == to ? 10 : 20
-                distances.append(tables?.slit?.distance(from: from, to: to) ?? fallback)
+                distances.append(tables?.slit?.distance(from: Int(from), to: Int(to)) ?? fallback)
             }
         }
-        return (try? CPUTopology(cpuNodes: nodes, nodeDistances: distances)) ?? .uniform(cpuCount: slots)
+        return distances
     }
 
     /// Applies the MADT's ISA overrides to the IOAPIC routing table.

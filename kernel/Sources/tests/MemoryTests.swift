@@ -1,6 +1,7 @@
 import CExoArch
 import ExoKit
 import ExoMemory
+import ExoSched
 import ExoX86
 
 /// Frames, the kernel address space, kernel virtual ranges, the heap and
@@ -22,6 +23,9 @@ enum MemoryTests {
         KernelTest(name: "heap_detects_double_free_and_foreign_pointers", body: heapChecks),
         KernelTest(name: "heap_survives_100k_random_operations", body: heapStress),
         KernelTest(name: "heap_exhaustion_is_a_typed_error_and_recovers", body: heapExhaustion),
+        KernelTest(name: "numa_frames_come_from_the_preferred_nodes_srat_range", body: numaPlacement),
+        KernelTest(name: "numa_exhausted_node_falls_back_to_the_nearest", body: numaFallback),
+        KernelTest(name: "numa_each_cpu_allocates_on_its_own_node", body: numaCPUPreference),
     ])
 
     static func framesRoundTrip(_ t: TestContext) {
@@ -271,6 +275,120 @@ enum MemoryTests {
                  && heapAfter.largeBlocks == heapBefore.largeBlocks && heapAfter.pagesHeld == heapBefore.pagesHeld, "heap counts back to their initial state: in use \(heapAfter.bytesInUse) vs \(heapBefore.bytesInUse), pages \(heapAfter.pagesHeld) vs \(heapBefore.pagesHeld)")
         t.expect(PhysicalMemory.statistics == framesBefore, "frame allocator back to its initial state")
     }
+
+    // MARK: - NUMA (checked against the SRAT itself, not the allocator's zones)
+
+    /// The SRAT's memory ranges of `node`, or nil without SRAT.
+    static func sratRanges(of node: Int) -> [Range<UInt64>]? {
+        Firmware.memoryNodes.map { numa in numa.ranges.filter { $0.node == node }.map { $0.span } }
+    }
+
+    /// On a single-node machine: what one node means (everything on node 0,
+    /// other nodes refused). Returns true when that was all there was to test.
+    static func checkSingleNode(_ t: TestContext, test: String) -> Bool {
+        guard PhysicalMemory.nodeCount == 1 else { return false }
+        Log.info("memory.\(test): one NUMA node (no SRAT, or its layout was refused); checking single-node behaviour")
+        _ = PhysicalMemory.statistics == PhysicalMemory.statistics
+        t.expectEqual(PhysicalMemory.zones.count, 1, "one zone")
+        t.expectEqual(PhysicalMemory.freeFrames(node: 0), PhysicalMemory.statistics.freeFrames, "node 0 holds every free frame")
+        guard let frame = try? PhysicalMemory.allocate(order: 0, preferredNode: 0) else {
+            t.expect(false, "allocate on node 0")
+            return true
+        }
+        t.expectEqual(PhysicalMemory.node(of: frame), 0, "frame on node 0")
+        t.expect((try? PhysicalMemory.free(frame, order: 0)) != nil, "free it")
+        do {
+            _ = try PhysicalMemory.allocate(order: 0, preferredNode: 1)
+            t.expect(false, "node 1 does not exist")
+        } catch {
+            t.expectEqual(error, .invalidRequest, "a node that does not exist is an invalid request")
+        }
+        return true
+    }
+
+    static func numaPlacement(_ t: TestContext) {
+        if checkSingleNode(t, test: "numa_frames_come_from_the_preferred_nodes_srat_range") { return }
+        var total = 0
+        for node in 0..<PhysicalMemory.nodeCount {
+            total += PhysicalMemory.freeFrames(node: node)
+            guard let ranges = sratRanges(of: node), !ranges.isEmpty else { continue }  // a CPU-only node
+            for order in [0, 9] {
+                guard let block = try? PhysicalMemory.allocate(order: order, preferredNode: node) else {
+                    t.expect(false, "node \(node) order \(order) allocates")
+                    continue
+                }
+                let end = block + (4096 << UInt64(order))
+                t.expect(ranges.contains { $0.lowerBound <= block && end <= $0.upperBound },
+                         "order \(order) block \(Hex.string(block)) lies in one of node \(node)'s SRAT ranges")
+                t.expectEqual(PhysicalMemory.node(of: block), node, "node(of:) names node \(node)")
+                t.expect((try? PhysicalMemory.free(block, order: order)) != nil, "free the node \(node) block")
+            }
+        }
+        t.expectEqual(total, PhysicalMemory.statistics.freeFrames, "per-node free frames add up to the total")
+        t.expect(PhysicalMemory.verify() == nil, "every node's allocator consistent")
+    }
+
+    /// Takes every frame of the last node (node 1 on the two-node run),
+    /// largest blocks first, then checks the next allocation preferring it
+    /// falls back to node 0, and gives everything back.
+    static func numaFallback(_ t: TestContext) {
+        if checkSingleNode(t, test: "numa_exhausted_node_falls_back_to_the_nearest") { return }
+        let node = PhysicalMemory.nodeCount - 1
+        var blocks: [(UInt64, Int)] = []
+        blocks.reserveCapacity(PhysicalMemory.statistics(node: node).freeBlocks.reduce(0, +) + 64)
+        _ = PhysicalMemory.statistics == PhysicalMemory.statistics
+        let before = PhysicalMemory.statistics
+        let nodeBefore = PhysicalMemory.freeFrames(node: node)
+        guard nodeBefore > 0 else { return t.expect(true, "node \(node) has no memory to exhaust") }
+        // A block from elsewhere means the node has none of this order left.
+        var order = BuddyAllocator.maxOrder
+        while order >= 0 {
+            guard let block = try? PhysicalMemory.allocate(order: order, preferredNode: node) else {
+                return t.expect(false, "order \(order) allocates somewhere")
+            }
+            if PhysicalMemory.node(of: block) == node {
+                blocks.append((block, order))
+            } else {
+                _ = try? PhysicalMemory.free(block, order: order)
+                order -= 1
+            }
+        }
+        t.expectEqual(PhysicalMemory.freeFrames(node: node), 0, "node \(node) exhausted")
+        if let fallback = try? PhysicalMemory.allocate(order: 0, preferredNode: node) {
+            let nearest = Firmware.memoryNodes.map { numa in
+                (0..<numa.nodeCount).filter { $0 != node }.min { a, b in
+                    let (da, db) = (numa.distances[node * numa.nodeCount + a], numa.distances[node * numa.nodeCount + b])
+                    return da != db ? da < db : a < b
+                }
+            } ?? nil
+            t.expectEqual(PhysicalMemory.node(of: fallback), nearest, "fallback frame \(Hex.string(fallback)) is on the nearest node")
+            if node == 1 { t.expectEqual(PhysicalMemory.node(of: fallback), 0, "two nodes: node 1 falls back to node 0") }
+            _ = try? PhysicalMemory.free(fallback, order: 0)
+        } else {
+            t.expect(false, "an exhausted node still gets frames from another")
+        }
+        for (block, order) in blocks { _ = try? PhysicalMemory.free(block, order: order) }
+        t.expectEqual(PhysicalMemory.freeFrames(node: node), nodeBefore, "node \(node) got every frame back")
+        t.expect(PhysicalMemory.statistics == before, "all frames back, fully coalesced")
+        t.expect(PhysicalMemory.verify() == nil, "every node's allocator consistent")
+    }
+
+    /// A thread pinned to each CPU allocates with the default (no node
+    /// given): the frame is on that CPU's node.
+    static func numaCPUPreference(_ t: TestContext) {
+        if checkSingleNode(t, test: "numa_each_cpu_allocates_on_its_own_node") { return }
+        final class Result { var frame: UInt64? = nil }
+        let topology = Firmware.topology(cpuAPICIDs: (0..<SMP.count).map { SMP.cpus[$0].apicID })
+        for cpu in 0..<SMP.count {
+            let result = Result()
+            guard let thread = try? Threads.spawn(name: "numa-alloc", pinnedTo: CPUID(cpu), {
+                result.frame = try? PhysicalMemory.allocate(order: 0)
+            }) else { return t.expect(false, "spawn on CPU \(cpu)") }
+            Threads.join(thread)
+            guard let frame = result.frame else { t.expect(false, "CPU \(cpu) allocates"); continue }
+            let node = topology.node(of: CPUID(cpu)).index
+            t.expectEqual(PhysicalMemory.node(of: frame), node, "CPU \(cpu)'s frame is on its node \(node)")
+            _ = try? PhysicalMemory.free(frame, order: 0)
+        }
+    }
 }
-
-

@@ -38,7 +38,7 @@ SWIFT_LIBS := $(TOOLCHAIN)/../lib/swift/embedded/x86_64-unknown-none-elf/libswif
 # Pure modules in dependency order, and what each imports.
 PURE_MODULES := ExoKit ExoX86 ExoBoot ExoMemory ExoSched ExoABI ExoFS
 KERNEL_SOURCES := $(shell find kernel/Sources -name '*.swift' | sort)
-ASM_OBJECTS := $(KBUILD)/boot.o $(KBUILD)/traps.o $(KBUILD)/probes.o $(KBUILD)/switch.o $(KBUILD)/trampoline.o
+ASM_OBJECTS := $(KBUILD)/boot.o $(KBUILD)/traps.o $(KBUILD)/probes.o $(KBUILD)/switch.o $(KBUILD)/trampoline.o $(KBUILD)/syscall.o
 C_OBJECTS := $(KBUILD)/runtime.o
 PURE_OBJECTS := $(PURE_MODULES:%=$(KBUILD)/%.o)
 OBJECTS := $(ASM_OBJECTS) $(C_OBJECTS) $(PURE_OBJECTS) $(KBUILD)/ExoKernel.o

@@ -37,6 +37,8 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable {
     public static let busy = Errno(rawValue: 16)
     /// EEXIST: file exists.
     public static let exists = Errno(rawValue: 17)
+    /// ENODEV: no such device (mmap of a file that cannot be mapped so).
+    public static let noDevice = Errno(rawValue: 19)
     /// ENOTDIR: not a directory.
     public static let notDirectory = Errno(rawValue: 20)
     /// EISDIR: is a directory.
@@ -87,6 +89,7 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable {
         case 14: "EFAULT"
         case 16: "EBUSY"
         case 17: "EEXIST"
+        case 19: "ENODEV"
         case 20: "ENOTDIR"
         case 21: "EISDIR"
         case 22: "EINVAL"
@@ -99,6 +102,8 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable {
         case 36: "ENAMETOOLONG"
         case 38: "ENOSYS"
         case 39: "ENOTEMPTY"
+        case 27: "EFBIG"
+        case 40: "ELOOP"
         case 75: "EOVERFLOW"
         case 110: "ETIMEDOUT"
         default: "E?"

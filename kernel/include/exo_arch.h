@@ -210,4 +210,12 @@ EXO_INLINE uint64_t exo_read_gs_self(void) { uint64_t v; __asm__ volatile("movq 
 extern uint64_t exo_stack_overflow_probe(uint64_t stack_top);
 extern uint64_t exo_stack_probe_saved_rsp;
 
+/* Ring 3 (syscall.S). */
+EXO_LINKER_SYMBOL(exo_syscall_entry)
+extern void exo_enter_user(const void *frame) __attribute__((noreturn));
+extern uint64_t exo_copy_user(void *dst, const void *src, uint64_t n);
+extern uint64_t exo_copy_user_smap(void *dst, const void *src, uint64_t n);
+extern int64_t exo_copy_string_user(char *dst, const char *src, uint64_t max);
+extern int64_t exo_copy_string_user_smap(char *dst, const char *src, uint64_t max);
+
 #endif

@@ -24,6 +24,17 @@ enum DescriptorTables {
     nonisolated(unsafe) private(set) static var gdt: UnsafeMutablePointer<UInt64>? = nil
     nonisolated(unsafe) private(set) static var tss: UnsafeMutablePointer<TaskStateSegment>? = nil
     nonisolated(unsafe) private(set) static var idt: UnsafeMutablePointer<GateDescriptor>? = nil
+    /// Each CPU's TSS, by CPU index (rsp0 changes at every switch to a
+    /// thread with a user half).
+    nonisolated(unsafe) private static var taskStates = [UnsafeMutablePointer<TaskStateSegment>?](
+        repeating: nil, count: SMP.maximumCPUs)
+
+    /// The stack the CPU loads on an interrupt or exception from ring 3.
+    /// Interrupts off (the switch path).
+    @inline(__always)
+    static func setRingZeroStack(_ top: UInt64) {
+        taskStates[SMP.currentIndex]!.pointee.rsp0 = top
+    }
 
     /// Builds and loads the GDT (with TSS) and the IDT with all 32 exception
     /// vectors. Called once, early in kmain, with interrupts off.
@@ -89,6 +100,7 @@ enum DescriptorTables {
         exo_lgdt(UInt64(UInt(bitPattern: gdt)), UInt16(GDTLayout.slotCount * 8 - 1))
         exo_reload_segments(GDTLayout.kernelCode.rawValue, GDTLayout.kernelData.rawValue)
         exo_ltr(GDTLayout.taskState.rawValue)
+        taskStates[SMP.currentIndex] = tss
         return (gdt, tss)
     }
 

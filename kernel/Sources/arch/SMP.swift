@@ -16,10 +16,24 @@ import Synchronization
 /// Each AP's boot stack then becomes its idle thread and it takes work from
 /// the scheduler like the boot CPU.
 enum SMP {
+    /// GS-relative record; syscall.S reads fields at fixed offsets (0 self,
+    /// 8 index, 16 APIC id, 24 user RSP scratch, 32 kernel stack top), so
+    /// change both together (cpu.percpu_layout checks the offsets).
     struct PerCPU {
         var selfAddress: UInt64 = 0
         var index: Int = 0
         var apicID: UInt32 = 0
+        /// Where the SYSCALL entry parks the user RSP while it switches stacks.
+        var userStackScratch: UInt64 = 0
+        /// The running thread's kernel stack top: SYSCALL's stack (TSS.rsp0
+        /// holds the same for interrupts from ring 3).
+        var kernelStackTop: UInt64 = 0
+    }
+
+    /// This CPU's record.
+    @inline(__always)
+    static var current: UnsafeMutablePointer<PerCPU> {
+        UnsafeMutablePointer<PerCPU>(bitPattern: UInt(exo_read_gs_self()))!
     }
 
     static let maximumCPUs = 16
@@ -135,6 +149,7 @@ enum SMP {
         install(index: index, apicID: cpus[index].apicID)
         CPU.initializeFloatingPoint()
         DescriptorTables.installOnApplicationProcessor()
+        UserMode.initializeCPU()
         CPU.cr4 = CPU.cr4 | bootCR4Features
         TLB.enableFeatures()
         do {

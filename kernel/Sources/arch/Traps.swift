@@ -31,6 +31,10 @@ enum Traps {
 
     static func handleException(_ frame: inout TrapFrame) {
         let vector = ExceptionVector(UInt8(truncatingIfNeeded: frame.vector))
+        if frame.cs & 3 == 3 {                   // ring 3: the process's problem
+            UserFaults.handle(&frame, vector: vector)
+            return
+        }
         if vector == .breakpoint {
             breakpointCount &+= 1
             lastRecovered = TrapRecord(vector: frame.vector, errorCode: frame.errorCode, rip: frame.rip, cr2: 0)
@@ -46,6 +50,12 @@ enum Traps {
             logRecovery(frame, vector: vector, how: "kernel stack overflow into a guard page; resumed the probe's caller")
             frame.rip = exo_stack_probe_resume_address()
             frame.rsp = exo_stack_probe_saved_rsp
+            return
+        }
+        // A user-copy routine touched a user page that is not there yet (or
+        // is copy-on-write): make it good and retry the instruction.
+        if vector == .pageFault, CPU.cr2 < UserMode.userEnd, ExceptionTable.fixup(for: frame.rip) != nil,
+           UserFaults.resolveForKernel(address: CPU.cr2, errorCode: frame.errorCode) {
             return
         }
         if let resume = ExceptionTable.fixup(for: frame.rip) {
@@ -123,5 +133,12 @@ func exoTrap(_ rawFrame: UnsafeMutableRawPointer) {
         Traps.handleException(&frame.pointee)
     } else {
         Interrupts.dispatch(vector: UInt8(truncatingIfNeeded: frame.pointee.vector))
+    }
+    // Back to ring 3: act on signals first (a timer tick is where a
+    // CPU-bound program notices a kill).
+    if frame.pointee.cs & 3 == 3 {
+        CPU.enableInterrupts()
+        SignalDelivery.deliverPending(frame)
+        CPU.disableInterrupts()
     }
 }

@@ -78,6 +78,9 @@ func kmain(_ magic: UInt32, _ infoAddress: UInt32) -> Never {
         DebugExit.exit(passed ? .success : .failure)
     }
 
+    if let module = info.modules.first {
+        InitProcess.run(initrd: module)
+    }
     Console.write("\nExo \(Exo.version) — an x86_64 kernel in Embedded Swift\n")
     Log.info("boot: ready in \(Clock.microsecondsSinceBoot()) us since kmain")
     Console.write("boot: ready at tsc=")
@@ -118,6 +121,8 @@ func bringUpInterruptsAndThreads() {
         Firmware.applyInterruptOverrides()
         try IOAPIC.initialize(physical: Firmware.ioAPIC.address, gsiBase: Firmware.ioAPIC.gsiBase)
         SMP.initializeBootCPU()
+        UserMode.initializeCPU()
+        Syscalls.initialize()
         try Threads.initialize()
         try Scheduler.start(topology: .uniform(cpuCount: SMP.maximumCPUs))
     } catch {

@@ -235,6 +235,7 @@ enum Scheduler {
         running[cpu] = chosen
         switches &+= 1
         // Eager FPU switch (see Threads), then the register window.
+        Threads.loadMachineContext(of: chosen)
         exo_fxsave(Threads.table[previous.index].fpuArea)
         exo_fxrstor(Threads.table[chosen.index].fpuArea)
         withUnsafeMutablePointer(to: &Threads.table[previous.index].savedStackPointer) { save in
@@ -268,6 +269,7 @@ enum Scheduler {
         Threads.table[target.index].state = .running
         running[cpu] = target
         switches &+= 1
+        Threads.loadMachineContext(of: target)
         exo_fxsave(Threads.table[previous.index].fpuArea)
         exo_fxrstor(Threads.table[target.index].fpuArea)
         withUnsafeMutablePointer(to: &Threads.table[previous.index].savedStackPointer) { save in

@@ -32,6 +32,31 @@ enum Threads {
         var joiner: ThreadID? = nil
         /// For sleeping threads: the Clock nanosecond deadline.
         var wakeDeadline: UInt64 = 0
+        /// The page-table root of the user half it runs (0: a kernel-only
+        /// thread, which runs on the kernel's own tables).
+        var addressSpaceRoot: UInt64 = 0
+        /// The user FS base (thread pointer), loaded when it is switched in.
+        var userFSBase: UInt64 = 0
+        /// The process it belongs to (nil for kernel threads).
+        var process: Process? = nil
+    }
+
+    /// Loads what the CPU needs to run `next` besides its registers: for a
+    /// thread with a user half, its kernel stack for entries from ring 3,
+    /// its FS base and its page tables; for a kernel thread, the kernel's
+    /// tables (so no CPU keeps a dying process's tables loaded).
+    /// Interrupts off, on the switch path.
+    @inline(__always)
+    static func loadMachineContext(of next: ThreadID) {
+        let root = table[next.index].addressSpaceRoot
+        let loaded = CPU.cr3 & 0x000F_FFFF_FFFF_F000
+        if root != 0 {
+            UserMode.setKernelStack(top: table[next.index].stack!.top)
+            CPU.write(UserMode.fsBaseMSR, table[next.index].userFSBase)
+            if loaded != root { CPU.cr3 = root }
+        } else if loaded != KernelAddressSpace.root {
+            CPU.cr3 = KernelAddressSpace.root
+        }
     }
 
     static let capacity = 4096
@@ -90,6 +115,22 @@ enum Threads {
         }
     }
 
+    /// A thread of a user process: runs `entry` (which enters ring 3 and
+    /// never comes back) with the process's page tables loaded on every
+    /// switch to it.
+    static func spawnUser(name: StaticString, process: Process, addressSpaceRoot: UInt64, fsBase: UInt64,
+                          _ entry: @escaping () -> Void) throws(MemoryError) -> ThreadID {
+        try create(name: name, entry: entry) { slot in
+            table[slot.index].addressSpaceRoot = addressSpaceRoot
+            table[slot.index].userFSBase = fsBase
+            table[slot.index].process = process
+            live += 1
+            spawned &+= 1
+            Scheduler.entities[slot] = SchedEntity(parameters: Scheduler.parameters)
+            Scheduler.makeReady(slot)
+        }
+    }
+
     /// A CPU's idle thread: created like any other but never queued; the
     /// scheduler runs it when the CPU's queue is empty.
     static func spawnIdle(name: StaticString) throws(MemoryError) -> ThreadID {
@@ -144,6 +185,9 @@ enum Threads {
             table[slot.index].fpuArea = fpu
             table[slot.index].entry = entry
             table[slot.index].wakeDeadline = 0
+            table[slot.index].addressSpaceRoot = 0
+            table[slot.index].userFSBase = 0
+            table[slot.index].process = nil
             publish(slot)
         }
         return slot

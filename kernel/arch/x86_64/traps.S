@@ -12,7 +12,10 @@
  * so r15 is at the lowest address. The CPU aligns RSP to 16 before pushing
  * its part; 22 quadwords keep that alignment for the call into Swift.
  * Swift may change the frame (RIP for fixups); iretq resumes from it.
- * No swapgs yet: nothing runs in ring 3 until the user-mode work.
+ * From ring 3 (the saved CS has RPL 3) the entry swaps GS to the kernel's
+ * per-CPU record first and the exit swaps back last; from ring 0 GS is
+ * already the kernel's. The CPU took the stack from TSS.rsp0 (the thread's
+ * kernel stack) for a ring change.
  */
     .section .text.traps, "ax"
 
@@ -73,7 +76,10 @@ exo_trap_stub_\vector:
     .noaltmacro
 
 exo_trap_common:
-    pushq %rax
+    testb $3, 24(%rsp)            /* CS above vector and error code */
+    jz 1f
+    swapgs
+1:  pushq %rax
     pushq %rbx
     pushq %rcx
     pushq %rdx
@@ -107,7 +113,11 @@ exo_trap_common:
     popq %rbx
     popq %rax
     addq $16, %rsp                /* vector and error code */
-    iretq
+    testb $3, 8(%rsp)             /* CS above RIP */
+    jz 2f
+    cli                           /* nothing may run between swapgs and iretq */
+    swapgs
+2:  iretq
 
     /* The stub addresses, in vector order, for Swift to build the IDT. */
     .section .rodata

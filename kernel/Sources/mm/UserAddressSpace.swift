@@ -1,0 +1,338 @@
+import CExoArch
+import ExoABI
+import ExoBoot
+import ExoFS
+import ExoKit
+import ExoMemory
+import ExoSched
+import ExoX86
+
+/// One process's address space: its own PML4 whose user half
+/// (`UserMode.userBase ..< UserMode.userEnd`, PML4 slots 0-127) belongs to
+/// the process, and whose kernel half (slots 128-255) points at the
+/// kernel's shared tables.
+///
+/// What user code may touch is described by `regions` (like Linux's VMAs):
+/// sorted, non-overlapping, page-aligned ranges with protections. Pages are
+/// filled on first touch (`resolveFault`): a zeroed frame for anonymous
+/// memory. fork shares every present frame read-only (copy-on-write,
+/// counted in `FrameReferences`); the first write copies it.
+///
+/// Leaf flags always include `user`; `writable` only for a writable region
+/// whose frame is not shared; `noExecute` for non-executable regions when
+/// the CPU has NX. An access outside every region, or against a region's
+/// protection, is the process's fault (SIGSEGV), never the kernel's.
+///
+/// Locking: one lock per space (faults may come from any thread of the
+/// process, on any CPU). Lock order: space, then frames.
+final class UserAddressSpace {
+    struct Protection: OptionSet {
+        let rawValue: UInt8
+        static let read = Protection(rawValue: 1)
+        static let write = Protection(rawValue: 2)
+        static let execute = Protection(rawValue: 4)
+    }
+
+    struct Region {
+        var start: UInt64
+        var end: UInt64
+        var protection: Protection
+        /// Grows down on faults just below it (the main stack).
+        var isStack = false
+    }
+
+    private var mapper: PageTableMapper<DirectMapTableMemory>
+    private(set) var regions: [Region] = []
+    let lock = KernelSpinLock()
+    /// The program break: `[breakStart, breakEnd)` is the heap region.
+    private(set) var breakStart: UInt64 = 0
+    private(set) var breakEnd: UInt64 = 0
+    /// Where the next mmap without a hint goes (downwards).
+    private var mmapCursor: UInt64 = 0x0000_3F00_0000_0000
+
+    static let pageSize: UInt64 = 4096
+    static let kernelSlots = 128..<256
+    /// The main stack may grow to this size below its top.
+    static let stackLimit: UInt64 = 8 << 20
+
+    var root: UInt64 { mapper.root }
+
+    init() throws(Errno) {
+        do { mapper = try PageTableMapper(memory: DirectMapTableMemory()) } catch { throw .outOfMemory }
+        mapper.freesEmptyTables = true
+        // Share the kernel half: the same PDPTs as the kernel's own PML4.
+        let kernel = DirectMapTableMemory().entries(ofTableAt: KernelAddressSpace.root)
+        let mine = DirectMapTableMemory().entries(ofTableAt: mapper.root)
+        for slot in Self.kernelSlots { mine[slot] = kernel[slot] }
+    }
+
+    deinit {
+        for region in regions { unmapPages(region.start..<region.end) }
+        // Every user table is empty and freed by now; the kernel half's
+        // entries are shared, so only the root page goes back.
+        let mine = DirectMapTableMemory().entries(ofTableAt: mapper.root)
+        for slot in Self.kernelSlots { mine[slot] = PageTableEntry(rawValue: 0) }
+        DirectMapTableMemory().freeTablePage(mapper.root)
+    }
+
+    // MARK: Regions
+
+    /// The region containing `address`, if any.
+    func regionIndex(containing address: UInt64) -> Int? {
+        regions.firstIndex { $0.start <= address && address < $0.end }
+    }
+
+    /// Adds `[start, end)`; unmaps whatever was there first (MAP_FIXED
+    /// semantics). Page-aligned, inside user space.
+    func addRegion(_ region: Region) {
+        precondition(region.start % Self.pageSize == 0 && region.end % Self.pageSize == 0 && region.start < region.end)
+        removeRange(region.start..<region.end)
+        let index = regions.firstIndex { $0.start >= region.end } ?? regions.count
+        regions.insert(region, at: index)
+    }
+
+    /// Removes `range` from every region it overlaps (splitting them) and
+    /// unmaps its pages.
+    func removeRange(_ range: Range<UInt64>) {
+        var kept: [Region] = []
+        kept.reserveCapacity(regions.count + 1)
+        for region in regions {
+            if region.end <= range.lowerBound || region.start >= range.upperBound {
+                kept.append(region)
+                continue
+            }
+            if region.start < range.lowerBound {
+                var left = region
+                left.end = range.lowerBound
+                kept.append(left)
+            }
+            if region.end > range.upperBound {
+                var right = region
+                right.start = range.upperBound
+                kept.append(right)
+            }
+        }
+        regions = kept
+        unmapPages(range)
+    }
+
+    /// Whether `[start, end)` overlaps no region.
+    func isFree(_ start: UInt64, _ end: UInt64) -> Bool {
+        !regions.contains { $0.start < end && start < $0.end }
+    }
+
+    /// A free page-aligned range of `length` bytes, below the mmap cursor.
+    func findFreeRange(length: UInt64) -> UInt64? {
+        var candidate = mmapCursor - length
+        while candidate >= Self.pageSize * 16 {
+            if let blocker = regions.last(where: { $0.start < candidate + length && candidate < $0.end }) {
+                guard blocker.start > length else { return nil }
+                candidate = blocker.start - length
+            } else {
+                mmapCursor = candidate
+                return candidate
+            }
+        }
+        return nil
+    }
+
+    /// Changes the protection of `range` (split regions as needed);
+    /// `ENOMEM` if part of it is not mapped.
+    func protect(_ range: Range<UInt64>, to protection: Protection) throws(Errno) {
+        var covered: UInt64 = 0
+        for region in regions where region.start < range.upperBound && range.lowerBound < region.end {
+            covered += min(region.end, range.upperBound) - max(region.start, range.lowerBound)
+        }
+        guard covered == range.upperBound - range.lowerBound else { throw .outOfMemory }
+        var updated: [Region] = []
+        for region in regions {
+            if region.end <= range.lowerBound || region.start >= range.upperBound {
+                updated.append(region)
+                continue
+            }
+            if region.start < range.lowerBound {
+                var left = region
+                left.end = range.lowerBound
+                updated.append(left)
+            }
+            var middle = region
+            middle.start = max(region.start, range.lowerBound)
+            middle.end = min(region.end, range.upperBound)
+            middle.protection = protection
+            updated.append(middle)
+            if region.end > range.upperBound {
+                var right = region
+                right.start = range.upperBound
+                updated.append(right)
+            }
+        }
+        regions = updated
+        // Present pages take the new flags now (write stays off for shared
+        // frames: the next write copies them).
+        var page = range.lowerBound
+        while page < range.upperBound {
+            if let translation = mapper.translate(page) {
+                let shared = FrameReferences.count(translation.physicalAddress) > 1
+                try? mapper.protect(virtual: page, size: .small, flags: leafFlags(protection, shared: shared))
+            }
+            page += Self.pageSize
+        }
+        TLB.shootdown(range, addressSpace: root)
+    }
+
+    // MARK: Program break
+
+    /// Sets where the heap starts (just above the loaded image).
+    func setBreakStart(_ address: UInt64) {
+        breakStart = Alignment.alignUp(address, to: Self.pageSize) ?? address
+        breakEnd = breakStart
+    }
+
+    /// brk(2): moves the break to `requested` if it can, and returns the
+    /// break in effect (Linux returns the old one on failure, never an error).
+    func setBreak(_ requested: UInt64) -> UInt64 {
+        guard requested >= breakStart, requested < UserMode.userEnd else { return breakEnd }
+        let oldTop = Alignment.alignUp(breakEnd, to: Self.pageSize)!
+        let newTop = Alignment.alignUp(requested, to: Self.pageSize)!
+        if newTop > oldTop {
+            guard isFree(oldTop, newTop) else { return breakEnd }
+            addRegion(Region(start: oldTop, end: newTop, protection: [.read, .write]))
+            mergeBreakRegions()
+        } else if newTop < oldTop {
+            removeRange(newTop..<oldTop)
+        }
+        breakEnd = requested
+        return breakEnd
+    }
+
+    /// Keeps the heap one region (brk growth appends page by page).
+    private func mergeBreakRegions() {
+        var merged: [Region] = []
+        for region in regions {
+            if var last = merged.last, last.end == region.start, last.protection == region.protection,
+               !last.isStack, !region.isStack, region.start >= breakStart, last.start >= breakStart {
+                last.end = region.end
+                merged[merged.count - 1] = last
+            } else {
+                merged.append(region)
+            }
+        }
+        regions = merged
+    }
+
+    // MARK: Pages
+
+    private func leafFlags(_ protection: Protection, shared: Bool) -> PageFlags {
+        var flags: PageFlags = [.present, .user]
+        if protection.contains(.write) && !shared { flags.insert(.writable) }
+        if !protection.contains(.execute) && KernelAddressSpace.features.noExecute { flags.insert(.noExecute) }
+        return flags
+    }
+
+    /// A zeroed frame mapped at `page` with the region's protection; its
+    /// kernel (direct-map) address, for filling it.
+    @discardableResult
+    func populate(page: UInt64, protection: Protection) throws(Errno) -> UnsafeMutableRawPointer {
+        let frame: UInt64
+        do { frame = try PhysicalMemory.allocateZeroedFrame() } catch { throw .outOfMemory }
+        do {
+            try mapper.map(virtual: page, physical: frame, size: .small, flags: leafFlags(protection, shared: false))
+        } catch {
+            try? PhysicalMemory.free(frame, order: 0)
+            throw error == .outOfMemory ? .outOfMemory : .invalidArgument
+        }
+        FrameReferences.adopt(frame)
+        return UnsafeMutableRawPointer(bitPattern: UInt(KernelLayout.virtual(physical: frame)))!
+    }
+
+    /// The kernel address of the byte at user `address`, if its page is present.
+    func kernelAddress(of address: UInt64) -> UnsafeMutableRawPointer? {
+        guard let translation = mapper.translate(address) else { return nil }
+        return UnsafeMutableRawPointer(bitPattern: UInt(KernelLayout.virtual(physical: translation.physicalAddress)))
+    }
+
+    private func unmapPages(_ range: Range<UInt64>) {
+        var page = range.lowerBound
+        var any = false
+        while page < range.upperBound {
+            if mapper.translate(page) != nil, let frame = try? mapper.unmap(virtual: page, size: .small) {
+                FrameReferences.release(frame)
+                any = true
+            }
+            page += Self.pageSize
+        }
+        if any { TLB.shootdown(range, addressSpace: root) }
+    }
+
+    /// Makes a user fault at `address` good if the access is allowed:
+    /// maps a zeroed page, copies a shared page on write, or grows the
+    /// stack. Returns false when the access is the program's error.
+    func resolveFault(at address: UInt64, write: Bool, execute: Bool) -> Bool {
+        guard address >= UserMode.userBase && address < UserMode.userEnd else { return false }
+        let page = Alignment.alignDown(address, to: Self.pageSize)
+        var index = regionIndex(containing: address)
+        if index == nil, let stack = regions.firstIndex(where: { $0.isStack && $0.start > address }),
+           regions[stack].start - page <= Self.stackLimit,
+           stack == 0 || regions[stack - 1].end <= page {
+            regions[stack].start = page                       // the stack grows down
+            index = stack
+        }
+        guard let index else { return false }
+        let protection = regions[index].protection
+        if write && !protection.contains(.write) { return false }
+        if execute && !protection.contains(.execute) { return false }
+        if !write && !execute && protection.isEmpty { return false }
+        if let translation = mapper.translate(page) {
+            // Present: only a write to a copy-on-write page is fixable.
+            guard write, !translation.flags.contains(.writable) else { return false }
+            let frame = translation.physicalAddress
+            if FrameReferences.count(frame) == 1 {
+                try? mapper.protect(virtual: page, size: .small, flags: leafFlags(protection, shared: false))
+            } else {
+                guard let copy = try? PhysicalMemory.allocateZeroedFrame() else { return false }
+                let from = UnsafeRawPointer(bitPattern: UInt(KernelLayout.virtual(physical: frame)))!
+                let to = UnsafeMutableRawPointer(bitPattern: UInt(KernelLayout.virtual(physical: copy)))!
+                to.copyMemory(from: from, byteCount: Int(Self.pageSize))
+                _ = try? mapper.unmap(virtual: page, size: .small)
+                do { try mapper.map(virtual: page, physical: copy, size: .small, flags: leafFlags(protection, shared: false)) } catch {
+                    try? PhysicalMemory.free(copy, order: 0)
+                    return false
+                }
+                FrameReferences.adopt(copy)
+                FrameReferences.release(frame)
+            }
+            exo_invlpg(page)
+            return true
+        }
+        return (try? populate(page: page, protection: protection)) != nil
+    }
+
+    /// fork: a new space with the same regions, every present page shared
+    /// copy-on-write (read-only in both until written).
+    func duplicate() throws(Errno) -> UserAddressSpace {
+        let child = try UserAddressSpace()
+        child.regions = regions
+        child.breakStart = breakStart
+        child.breakEnd = breakEnd
+        child.mmapCursor = mmapCursor
+        for region in regions {
+            var page = region.start
+            while page < region.end {
+                if let translation = mapper.translate(page) {
+                    let frame = translation.physicalAddress
+                    let flags = leafFlags(region.protection, shared: true)
+                    do { try child.mapper.map(virtual: page, physical: frame, size: .small, flags: flags) } catch {
+                        throw .outOfMemory                   // the child's deinit unmaps what it got
+                    }
+                    FrameReferences.retain(frame)
+                    if translation.flags.contains(.writable) {
+                        try? mapper.protect(virtual: page, size: .small, flags: flags)
+                    }
+                }
+                page += Self.pageSize
+            }
+        }
+        TLB.shootdown(UserMode.userBase..<UserMode.userEnd, addressSpace: root)
+        return child
+    }
+}

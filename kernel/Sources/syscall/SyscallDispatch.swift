@@ -1,0 +1,104 @@
+import CExoArch
+import ExoABI
+import ExoBoot
+import ExoFS
+import ExoKit
+import ExoMemory
+import ExoSched
+import ExoX86
+
+/// A system call's registers, as the Linux x86_64 ABI passes them: number
+/// in RAX, arguments in RDI, RSI, RDX, R10, R8, R9. Handlers that rewrite
+/// the whole user context (execve, rt_sigreturn) or copy it (fork) reach
+/// the saved frame through `frame`.
+struct SyscallContext {
+    let frame: UnsafeMutablePointer<TrapFrame>
+    var number: UInt64 { frame.pointee.rax }
+    var a0: UInt64 { frame.pointee.rdi }
+    var a1: UInt64 { frame.pointee.rsi }
+    var a2: UInt64 { frame.pointee.rdx }
+    var a3: UInt64 { frame.pointee.r10 }
+    var a4: UInt64 { frame.pointee.r8 }
+    var a5: UInt64 { frame.pointee.r9 }
+    /// A file descriptor argument (C int: the low 32 bits, sign-extended).
+    func descriptor(_ raw: UInt64) -> Int64 { Int64(Int32(truncatingIfNeeded: raw)) }
+    func int32(_ raw: UInt64) -> Int32 { Int32(truncatingIfNeeded: raw) }
+}
+
+/// The system-call table: Linux x86_64 numbers to handlers, results as
+/// RAX (a value, or -errno from the handler's typed `Errno`).
+///
+/// Unknown and unimplemented numbers return ENOSYS and are logged once per
+/// number. `exo.trace=syscalls` prints every call strace-style.
+enum Syscalls {
+    typealias Handler = (SyscallContext) throws(Errno) -> Int64
+
+    nonisolated(unsafe) private static var table = [Handler?](repeating: nil, count: SyscallNumber.tableSize)
+    nonisolated(unsafe) private static var reportedUnknown = [Bool](repeating: false, count: SyscallNumber.tableSize + 1)
+    nonisolated(unsafe) static var tracing = false
+    nonisolated(unsafe) private(set) static var calls: UInt64 = 0
+
+    static func register(_ number: SyscallNumber, _ handler: @escaping Handler) {
+        table[Int(number.rawValue)] = handler
+    }
+
+    /// Fills the table and turns on SYSCALL on the boot CPU.
+    static func initialize() {
+        tracing = BootState.commandLine.value(of: "exo.trace")?.split(separator: ",").contains("syscalls") == true
+        registerProcessCalls()
+        registerMemoryCalls()
+        registerFileCalls()
+        registerInformationCalls()
+        registerSignalCalls()
+    }
+
+    /// Runs the call in `frame` and stores its result in RAX.
+    static func dispatch(_ frame: UnsafeMutablePointer<TrapFrame>) {
+        let arguments = SyscallContext(frame: frame)
+        let number = arguments.number
+        calls &+= 1
+        let result: Int64
+        if number < UInt64(table.count), let handler = table[Int(number)] {
+            do { result = try handler(arguments) } catch { result = Int64(error.syscallReturnValue) }
+        } else {
+            reportUnknown(number)
+            result = Int64(Errno.notImplemented.syscallReturnValue)
+        }
+        if tracing { trace(arguments, result: result) }
+        frame.pointee.rax = UInt64(bitPattern: result)
+    }
+
+    private static func reportUnknown(_ number: UInt64) {
+        let index = Int(min(number, UInt64(SyscallNumber.tableSize)))
+        guard !reportedUnknown[index] else { return }
+        reportedUnknown[index] = true
+        Log.info("syscall: \(SyscallNumber(rawValue: number).displayName) (\(number)) not implemented: ENOSYS")
+    }
+
+    /// One strace-style line; runs before RAX is overwritten by the result.
+    private static func trace(_ context: SyscallContext, result: Int64) {
+        let frame = context.frame.pointee
+        let pid = Threads.table[Scheduler.current.index].process?.pid ?? 0
+        let line = SyscallTrace.format(
+            number: SyscallNumber(rawValue: frame.rax),
+            arguments: SyscallArguments(frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9),
+            result: result,
+            readString: { address in
+                guard let bytes = try? UserMode.readString(at: address, limit: 64) else { return nil }
+                return String(decoding: bytes, as: UTF8.self)
+            })
+        Console.write("[pid \(pid)] \(line)\n")
+    }
+}
+
+/// Entry from syscall.S on the thread's kernel stack, interrupts off.
+/// Returns whether the frame may leave by SYSRET (else IRETQ).
+@_cdecl("exo_syscall")
+func exoSyscall(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
+    let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+    CPU.enableInterrupts()
+    Syscalls.dispatch(frame)
+    SignalDelivery.deliverPending(frame)
+    CPU.disableInterrupts()
+    return UserMode.canReturnBySysret(frame.pointee)
+}

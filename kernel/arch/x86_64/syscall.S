@@ -1,0 +1,178 @@
+/*
+ * Ring 3 <-> ring 0: the SYSCALL entry, the first entry to user mode, and
+ * the user-memory copy routines.
+ *
+ * Per-CPU record (GS base in the kernel; SMP.swift's PerCPU mirrors it):
+ *   0 self address, 8 index, 16 APIC id, 24 user RSP scratch,
+ *   32 kernel stack top of the running thread (also TSS.rsp0).
+ *
+ * A system call leaves on the thread's kernel stack the same frame an
+ * exception from ring 3 does (TrapFrame.swift), with vector 0x100, so
+ * signals, fork and execve see one shape of saved user state.
+ */
+#define PERCPU_USER_RSP     24
+#define PERCPU_KERNEL_STACK 32
+#define USER_DS             0x1b    /* GDT slot 3, RPL 3 */
+#define USER_CS             0x23    /* GDT slot 4, RPL 3 */
+#define SYSCALL_VECTOR      0x100
+#define FRAME_RIP           136
+#define FRAME_RCX           96
+
+#define EXTABLE(fault, resume) \
+    .pushsection .exo_extable, "a"; .balign 8; .quad fault, resume; .popsection
+
+    .section .text.syscall, "ax"
+
+/*
+ * SYSCALL: RCX = user RIP, R11 = user RFLAGS, IF cleared by FMASK, still on
+ * the user stack with the user's GS. Nothing may touch memory through RSP
+ * until the stack switch.
+ */
+    .global exo_syscall_entry
+exo_syscall_entry:
+    swapgs
+    movq %rsp, %gs:PERCPU_USER_RSP
+    movq %gs:PERCPU_KERNEL_STACK, %rsp
+    pushq $USER_DS
+    pushq %gs:PERCPU_USER_RSP
+    pushq %r11
+    pushq $USER_CS
+    pushq %rcx
+    pushq $0
+    pushq $SYSCALL_VECTOR
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    cld
+    movq %rsp, %rdi
+    xorl %ebp, %ebp                /* backtraces end here */
+    call exo_syscall               /* Swift: returns whether SYSRET may return */
+    cli
+    movl %eax, %ecx
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    testl %ecx, %ecx
+    jz exo_return_by_iret_after_rdx
+    popq %rcx                      /* = RIP: Swift checked it is canonical user */
+    popq %rbx
+    popq %rax
+    /* SYSRET: RCX and R11 equal the frame's RIP and RFLAGS (Swift checked). */
+    movq 40(%rsp), %rsp            /* vector, error, rip, cs, rflags, then rsp */
+    swapgs
+    sysretq
+
+exo_return_by_iret_after_rdx:
+    popq %rcx
+    popq %rbx
+    popq %rax
+    addq $16, %rsp
+    swapgs
+    iretq
+
+/*
+ * void exo_enter_user(const TrapFrame *frame): the first entry of a thread
+ * to ring 3 (and execve's new image): RSP := frame (on the thread's kernel
+ * stack, at its top), restore everything, IRETQ. Never returns.
+ */
+    .global exo_enter_user
+exo_enter_user:
+    cli
+    movq %rdi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    addq $16, %rsp
+    swapgs
+    iretq
+
+/*
+ * User-memory copies. Each returns 0 on success and nonzero if a fault
+ * stopped it: the trap handler first tries to resolve the fault (demand
+ * paging, copy-on-write) and resumes the instruction; only a fault it
+ * cannot resolve lands on the fixup, which the caller turns into EFAULT.
+ * The callers have already checked that the user range lies in user space.
+ * The _smap variants open user access (STAC) for exactly the copy.
+ *
+ *   uint64_t exo_copy_user(void *dst, const void *src, uint64_t n)
+ *   int64_t  exo_copy_string_user(char *dst, const char *src, uint64_t max)
+ *       length without the NUL, or max if none within max bytes, or -1
+ */
+.macro COPY_USER name, open, close
+    .global \name
+\name:
+    \open
+    movq %rdx, %rcx
+    shrq $3, %rcx
+1:  rep movsq
+    movq %rdx, %rcx
+    andq $7, %rcx
+2:  rep movsb
+    \close
+    xorl %eax, %eax
+    ret
+3:  \close
+    movl $1, %eax
+    ret
+    EXTABLE(1b, 3b)
+    EXTABLE(2b, 3b)
+.endm
+
+.macro COPY_STRING_USER name, open, close
+    .global \name
+\name:
+    \open
+    xorl %eax, %eax
+1:  cmpq %rdx, %rax
+    je 2f
+3:  movb (%rsi,%rax), %cl
+    movb %cl, (%rdi,%rax)
+    testb %cl, %cl
+    je 2f
+    incq %rax
+    jmp 1b
+2:  \close
+    ret
+4:  \close
+    movq $-1, %rax
+    ret
+    EXTABLE(3b, 4b)
+.endm
+
+    COPY_USER exo_copy_user, , 
+    COPY_USER exo_copy_user_smap, stac, clac
+    COPY_STRING_USER exo_copy_string_user, , 
+    COPY_STRING_USER exo_copy_string_user_smap, stac, clac

@@ -146,6 +146,30 @@ enum UserMode {
         if failed != 0 { throw .badAddress }
     }
 
+    /// Writes as much of `bytes` as user memory takes, page by page, and
+    /// returns how many bytes landed (read(2) into a buffer that runs into
+    /// an unmapped page keeps what fits, as on Linux).
+    static func writeBytesPartially(_ bytes: [UInt8], to address: UInt64) -> Int {
+        guard isUserRange(address, UInt64(bytes.count)) else { return 0 }
+        var done = 0
+        while done < bytes.count {
+            let here = address + UInt64(done)
+            let chunk = min(bytes.count - done, Int(4096 - here % 4096))
+            let failed = bytes.withUnsafeBytes { buffer in
+                exo_copy_user_smap_if(UnsafeMutableRawPointer(bitPattern: UInt(here)), buffer.baseAddress! + done, UInt64(chunk))
+            }
+            if failed != 0 { break }
+            done += chunk
+        }
+        return done
+    }
+
+    /// The copy routine for this CPU (with STAC/CLAC when SMAP is on).
+    @inline(__always)
+    private static func exo_copy_user_smap_if(_ to: UnsafeMutableRawPointer?, _ from: UnsafeRawPointer?, _ count: UInt64) -> UInt64 {
+        KernelAddressSpace.features.supervisorModeAccessPrevention ? exo_copy_user_smap(to, from, count) : exo_copy_user(to, from, count)
+    }
+
     /// Reads a trivial value (integers, fixed C structs) from user memory.
     static func read<T>(_ type: T.Type, at address: UInt64) throws(Errno) -> T {
         let storage = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment)

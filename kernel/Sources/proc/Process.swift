@@ -42,6 +42,11 @@ final class Process {
     var processGroup: Int32 = 0
     var session: Int32 = 0
     var fileCreationMask: UInt32 = 0o022
+    /// ITIMER_REAL: when SIGALRM is due (0: disarmed) and its period.
+    var alarmDeadline: UInt64 = 0
+    var alarmInterval: UInt64 = 0
+    /// sigaltstack's setting (one thread per process for now).
+    var alternateSignalStack = SignalStack.disabled
     var limits = ResourceLimitKind.allCases.map { ResourceLimit.initial(for: $0) }
 
     nonisolated(unsafe) private static var table: [Int32: Process] = [:]

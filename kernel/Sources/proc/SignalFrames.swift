@@ -54,13 +54,14 @@ enum SignalFrames {
         let built: SignalFrame
         do {
             built = try builder.build(info: info, action: action, interrupted: registers(from: frame.pointee),
-                                      blocked: process.signals.blocked, alternateStack: .disabled,
+                                      blocked: process.signals.blocked, alternateStack: process.alternateSignalStack,
                                       fpState: currentFPUState())
         } catch { throw .frame }
         do { try UserMode.writeBytes(built.bytes, to: built.frameAddress) } catch { throw .copy }
         Scheduler.withLock {
             process.signals.blocked = built.blockedDuringHandler.removingUnblockable
             if built.resetsDisposition { process.signals.setAction(.default, for: signal) }
+            if built.disarmsAlternateStack { process.alternateSignalStack = .disabled }
         }
         apply(built.handlerRegisters, to: &frame.pointee)
     }

@@ -12,9 +12,10 @@ import ExoX86
 extension Syscalls {
     /// The most bytes one read or write moves (Linux's MAX_RW_COUNT).
     static let transferLimit = 0x7FFF_F000
-    /// Kernel buffers for a read are at most this big; larger reads return
-    /// short, which every caller handles.
-    static let readChunk = 1 << 20
+    /// Kernel buffers for a read or write are at most this big (larger
+    /// transfers are short, which every caller handles): no user-chosen size
+    /// ever becomes a kernel allocation.
+    static let readChunk = 64 << 10
 
     static func registerFileCalls() {
         register(.read) { c throws(Errno) in try read(c.descriptor(c.a0), into: c.a1, count: c.a2) }
@@ -108,6 +109,7 @@ extension Syscalls {
             return 0
         }
         register(.poll, poll)
+        register(.statx, statx)
     }
 
     /// The directory an *at call starts from: the working directory for
@@ -126,8 +128,13 @@ extension Syscalls {
         guard count > 0 else { return 0 }
         guard UserMode.isUserRange(buffer, count) else { throw .badAddress }
         let bytes = try file.read(count: Int(min(count, UInt64(readChunk))))
-        try UserMode.writeBytes(bytes, to: buffer)
-        return Int64(bytes.count)
+        let copied = UserMode.writeBytesPartially(bytes, to: buffer)
+        if copied < bytes.count {
+            // What did not land stays unread where the file can take it back.
+            if case .node = file.kind { file.offset -= Int64(bytes.count - copied) }
+            if copied == 0 { throw .badAddress }
+        }
+        return Int64(copied)
     }
 
     private static func write(_ descriptor: Int64, from buffer: UInt64, count: UInt64) throws(Errno) -> Int64 {
@@ -239,6 +246,50 @@ extension Syscalls {
             tree.stat(try tree.lookup(path, from: start, followFinalSymlink: flags & 0x100 == 0))
         }
         try UserMode.writeBytes(stat.bytes, to: buffer)
+        return 0
+    }
+
+    /// statx: the same facts as stat in Linux's `struct statx` (256 bytes).
+    private static func statx(_ c: SyscallContext) throws(Errno) -> Int64 {
+        let flags = c.a2
+        guard flags & ~UInt64(0x100 | 0x1000 | 0x800 | 0x6000) == 0 else { throw .invalidArgument }
+        guard c.a3 & 0x8000_0000 == 0 else { throw .invalidArgument }          // STATX__RESERVED
+        let path = try UserMode.readString(at: c.a1)
+        let stat: LinuxStat
+        if path.isEmpty {
+            guard flags & 0x1000 != 0 else { throw .noSuchFile }
+            stat = try Process.current.files.file(c.descriptor(c.a0)).stat()
+        } else {
+            let start = try startDirectory(c.descriptor(c.a0))
+            stat = try FileSystem.withTree { (tree) throws(Errno) -> LinuxStat in
+                tree.stat(try tree.lookup(path, from: start, followFinalSymlink: flags & 0x100 == 0))
+            }
+        }
+        var bytes = [UInt8](repeating: 0, count: 256)
+        func put(_ value: UInt64, at offset: Int, width: Int) {
+            for index in 0..<width { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(index))) }
+        }
+        func putTime(_ time: LinuxTimespec, at offset: Int) {
+            put(UInt64(bitPattern: time.seconds), at: offset, width: 8)
+            put(UInt64(bitPattern: time.nanoseconds), at: offset + 8, width: 4)
+        }
+        put(0x7FF, at: 0, width: 4)                                   // STATX_BASIC_STATS
+        put(UInt64(bitPattern: stat.blockSize), at: 4, width: 4)
+        put(stat.linkCount, at: 16, width: 4)
+        put(UInt64(stat.uid), at: 20, width: 4)
+        put(UInt64(stat.gid), at: 24, width: 4)
+        put(UInt64(stat.mode), at: 28, width: 2)
+        put(stat.inode, at: 32, width: 8)
+        put(UInt64(bitPattern: stat.size), at: 40, width: 8)
+        put(UInt64(bitPattern: stat.blocks), at: 48, width: 8)
+        putTime(stat.accessTime, at: 64)
+        putTime(stat.changeTime, at: 96)
+        putTime(stat.modificationTime, at: 112)
+        put(UInt64(stat.rdev.major), at: 128, width: 4)
+        put(UInt64(stat.rdev.minor), at: 132, width: 4)
+        put(UInt64(stat.device.major), at: 136, width: 4)
+        put(UInt64(stat.device.minor), at: 140, width: 4)
+        try UserMode.writeBytes(bytes, to: c.a4)
         return 0
     }
 

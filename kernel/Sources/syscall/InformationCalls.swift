@@ -56,12 +56,23 @@ extension Syscalls {
         }
         register(.getrandom) { c throws(Errno) in
             guard c.a2 & ~UInt64(0x7) == 0 else { throw .invalidArgument }
+            // At most 32 MiB per call (Linux's cap), produced 256 bytes at a
+            // time: the kernel never allocates what a program asks for.
             let count = Int(min(c.a1, 1 << 25))
-            guard UserMode.isUserRange(c.a0, UInt64(count)) || count == 0 else { throw .badAddress }
-            var bytes = [UInt8](repeating: 0, count: count)
-            Entropy.fill(&bytes)
-            try UserMode.writeBytes(bytes, to: c.a0)
-            return Int64(count)
+            guard count == 0 || UserMode.isUserRange(c.a0, UInt64(count)) else { throw .badAddress }
+            var chunk = [UInt8](repeating: 0, count: 256)
+            var done = 0
+            while done < count {
+                let size = min(256, count - done)
+                Entropy.fill(&chunk)
+                let landed = UserMode.writeBytesPartially(Array(chunk[0..<size]), to: c.a0 + UInt64(done))
+                done += landed
+                if landed < size {
+                    if done == 0 { throw .badAddress }
+                    break
+                }
+            }
+            return Int64(done)
         }
         register(.times) { c throws(Errno) in
             let ticks = Int64(Clock.nanosecondsSinceBoot() / 10_000_000)

@@ -22,7 +22,8 @@ extension Syscalls {
         }
         register(.mmap, mmap)
         register(.munmap) { c throws(Errno) in
-            let range = try pageRange(c.a0, c.a1)
+            let range: Range<UInt64>
+            do throws(Errno) { range = try pageRange(c.a0, c.a1) } catch { throw .invalidArgument }   // Linux: EINVAL for both
             let space = Process.current.space!
             space.lock.withLock { space.removeRange(range) }
             return 0
@@ -35,16 +36,45 @@ extension Syscalls {
             try space.lock.withLock { () throws(Errno) in try space.protect(range, to: userProtection(protection)) }
             return 0
         }
+        register(.mincore) { c throws(Errno) in
+            guard c.a0 % 4096 == 0 else { throw .invalidArgument }
+            guard let size = Alignment.alignUp(c.a1, to: 4096) else { throw .outOfMemory }
+            guard UserMode.isUserRange(c.a0, size) else { throw .outOfMemory }
+            let space = Process.current.space!
+            // The whole range must be mapped (ENOMEM) before anything is
+            // written; the vector goes out 4 KiB at a time.
+            let covered = space.lock.withLock { () -> Bool in
+                var page = c.a0
+                while page < c.a0 + size {
+                    guard let index = space.regionIndex(containing: page) else { return false }
+                    page = space.regions[index].end
+                }
+                return true
+            }
+            guard covered else { throw .outOfMemory }
+            var page = c.a0, out = c.a2
+            while page < c.a0 + size {
+                var vector: [UInt8] = []
+                while page < c.a0 + size && vector.count < 4096 {
+                    vector.append(space.lock.withLock { space.kernelAddress(of: page) != nil } ? 1 : 0)
+                    page += 4096
+                }
+                try UserMode.writeBytes(vector, to: out)
+                out += UInt64(vector.count)
+            }
+            return 0
+        }
         register(.madvise) { c throws(Errno) in
             guard c.a0 % 4096 == 0 else { throw .invalidArgument }
             return 0                                               // advice only
         }
     }
 
-    /// A page-aligned, non-empty range inside user space.
+    /// A page-aligned, non-empty range: EINVAL when misaligned or empty,
+    /// ENOMEM when it leaves user space (nothing can be mapped there).
     private static func pageRange(_ address: UInt64, _ length: UInt64) throws(Errno) -> Range<UInt64> {
-        guard address % 4096 == 0, length > 0, let size = Alignment.alignUp(length, to: 4096),
-              UserMode.isUserRange(address, size) else { throw .invalidArgument }
+        guard address % 4096 == 0, length > 0, let size = Alignment.alignUp(length, to: 4096) else { throw .invalidArgument }
+        guard UserMode.isUserRange(address, size) else { throw .outOfMemory }
         return address..<(address + size)
     }
 
@@ -87,7 +117,8 @@ extension Syscalls {
         return try space.lock.withLock { () throws(Errno) -> Int64 in
             let start: UInt64
             if flags.contains(.fixed) || flags.contains(.fixedNoReplace) {
-                guard hint % 4096 == 0, UserMode.isUserRange(hint, size) else { throw .invalidArgument }
+                guard hint % 4096 == 0 else { throw .invalidArgument }
+                guard UserMode.isUserRange(hint, size) else { throw .outOfMemory }
                 if flags.contains(.fixedNoReplace) && !space.isFree(hint, hint + size) { throw .exists }
                 start = hint
             } else if hint != 0, hint % 4096 == 0, UserMode.isUserRange(hint, size), space.isFree(hint, hint + size) {

@@ -75,10 +75,44 @@ extension Syscalls {
             return Int64(old)
         }
         register(.prlimit64) { c throws(Errno) in try resourceLimit(pid: c.int32(c.a0), resource: c.a1, new: c.a2, old: c.a3) }
-        register(.getrlimit) { c throws(Errno) in try resourceLimit(pid: 0, resource: c.a0, new: 0, old: c.a1) }
+        register(.getrlimit) { c throws(Errno) in
+            guard c.a1 != 0 else { throw .badAddress }
+            return try resourceLimit(pid: 0, resource: c.a0, new: 0, old: c.a1)
+        }
         register(.setrlimit) { c throws(Errno) in try resourceLimit(pid: 0, resource: c.a0, new: c.a1, old: 0) }
         register(.setRobustList) { c throws(Errno) in
             guard c.a1 == 24 else { throw .invalidArgument }       // sizeof(struct robust_list_head)
+            return 0
+        }
+        register(.alarm) { c throws(Errno) in
+            let seconds = UInt64(UInt32(truncatingIfNeeded: c.a0))
+            let (left, _) = AlarmClock.set(Process.current, after: seconds * 1_000_000_000, interval: 0)
+            return Int64((left + 999_999_999) / 1_000_000_000)
+        }
+        register(.setitimer) { c throws(Errno) in
+            guard c.a0 == 0 else { throw c.a0 <= 2 ? .notImplemented : .invalidArgument }   // ITIMER_REAL only
+            var delay: UInt64 = 0, interval: UInt64 = 0
+            if c.a1 != 0 {
+                let words = try UserMode.readBytes(at: c.a1, count: 32)
+                let intervalValue = try LinuxTimeval(decoding: words, at: 0).validatedInterval()
+                let value = try LinuxTimeval(decoding: words, at: 16).validatedInterval()
+                func nanoseconds(_ time: LinuxTimeval) -> UInt64 {
+                    let seconds = UInt64(min(time.seconds, 1 << 32))
+                    return seconds * 1_000_000_000 + UInt64(time.microseconds) * 1000
+                }
+                interval = nanoseconds(intervalValue)
+                delay = nanoseconds(value)
+            }
+            let process = Process.current
+            let (left, oldInterval) = c.a1 != 0 ? AlarmClock.set(process, after: delay, interval: interval)
+                                                 : AlarmClock.remaining(process)
+            if c.a2 != 0 { try writeInterval(left: left, interval: oldInterval, to: c.a2) }
+            return 0
+        }
+        register(.getitimer) { c throws(Errno) in
+            guard c.a0 <= 2 else { throw .invalidArgument }
+            let (left, interval) = c.a0 == 0 ? AlarmClock.remaining(Process.current) : (0, 0)
+            try writeInterval(left: left, interval: interval, to: c.a1)
             return 0
         }
         register(.kill, kill)
@@ -87,6 +121,12 @@ extension Syscalls {
             return try sendSignal(c.a2, to: c.int32(c.a1))
         }
         register(.tkill) { c throws(Errno) in try sendSignal(c.a1, to: c.int32(c.a0)) }
+    }
+
+    private static func writeInterval(left: UInt64, interval: UInt64, to address: UInt64) throws(Errno) {
+        func timeval(_ ns: UInt64) -> (Int64, Int64) { (Int64(ns / 1_000_000_000), Int64(ns % 1_000_000_000 / 1000)) }
+        let i = timeval(interval), v = timeval(left)
+        try UserMode.write((i.0, i.1, v.0, v.1), to: address)
     }
 
     private static func writeIDs(_ c: SyscallContext) throws(Errno) {
@@ -170,12 +210,25 @@ extension Syscalls {
         }
     }
 
+    /// nanosleep: sleeps the interval on the monotonic clock; a signal
+    /// cuts it short with EINTR and the time left in `remaining`.
     private static func sleep(request: UInt64, remaining: UInt64) throws(Errno) -> Int64 {
         let bytes = try UserMode.readBytes(at: request, count: LinuxTimespec.byteSize)
         let duration = try LinuxTimespec(decoding: bytes, at: 0).validatedInterval()
         guard let nanoseconds = duration.totalNanoseconds else { throw .invalidArgument }
-        Scheduler.sleep(nanoseconds: UInt64(nanoseconds))
-        return 0
+        let process = Process.current
+        let deadline = Clock.nanosecondsSinceBoot() &+ UInt64(nanoseconds)
+        while true {
+            let now = Clock.nanosecondsSinceBoot()
+            if now >= deadline { return 0 }
+            if process.signals.hasDeliverable {
+                if remaining != 0 {
+                    try UserMode.writeBytes(LinuxTimespec(totalNanoseconds: Int64(deadline - now)).encoded, to: remaining)
+                }
+                throw .interrupted
+            }
+            Scheduler.sleep(nanoseconds: deadline - now)
+        }
     }
 
     private static func resourceLimit(pid: Int32, resource: UInt64, new: UInt64, old: UInt64) throws(Errno) -> Int64 {

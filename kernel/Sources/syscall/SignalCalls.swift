@@ -48,9 +48,23 @@ extension Syscalls {
             return Int64(bitPattern: c.frame.pointee.rax)                 // the interrupted RAX, restored
         }
         register(.sigaltstack) { c throws(Errno) in
-            if c.a1 != 0 { try UserMode.writeBytes([0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], to: c.a1) }
-            return 0                                                     // SS_DISABLE: no alternate stack in use
+            let process = Process.current
+            let old = process.alternateSignalStack
+            if c.a0 != 0 {
+                let requested = try SignalStack(decoding: try UserMode.readBytes(at: c.a0, count: SignalStack.byteSize), at: 0)
+                guard requested.flags.isSubset(of: [.disable, .autoDisarm]) else { throw .invalidArgument }
+                if requested.flags.contains(.disable) {
+                    process.alternateSignalStack = .disabled
+                } else {
+                    guard requested.size >= SignalStack.minimumSize else { throw .outOfMemory }
+                    guard UserMode.isUserRange(requested.base, requested.size) else { throw .badAddress }
+                    process.alternateSignalStack = requested
+                }
+            }
+            if c.a1 != 0 { try UserMode.writeBytes(old.encoded, to: c.a1) }
+            return 0
         }
+        register(.futex) { c throws(Errno) in try Futexes.call(c) }
         register(.pause) { _ throws(Errno) in
             let process = Process.current
             while !process.signals.hasDeliverable { Scheduler.sleep(nanoseconds: 10_000_000) }

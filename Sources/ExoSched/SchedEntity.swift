@@ -64,6 +64,22 @@ public struct SchedEntity: Sendable {
         self.pinnedCPU = pinnedCPU
     }
 
+    /// The entity of a thread forked from this one: the same burst history
+    /// and class (a child of an interactive shell is presumed interactive,
+    /// and does not jump ahead of its parent the way a brand-new Hot
+    /// thread would), the same home node and pinning; nothing else.
+    public func forked() -> SchedEntity {
+        var child = self
+        child.currentBurst = 0
+        child.waitingSince = 0
+        child.runtime = 0
+        child.lastMigration = nil
+        child.location = .detached
+        child.next = ThreadID.endOfList
+        child.prev = ThreadID.endOfList
+        return child
+    }
+
     /// Is it pinned, and to somewhere other than `cpu`?
     public func isPinned(elsewhereThan cpu: CPUID) -> Bool {
         if let pinned = pinnedCPU { return pinned != cpu }

@@ -64,4 +64,16 @@ struct HandOffTests {
         try starving.entities.pin(3, to: 1)
         #expect(!starving.queue.admitsHandOff(to: 3, now: 0, entities: starving.entities))
     }
+
+    @Test func forkedEntityKeepsHistoryButNotPlace() throws {
+        var harness = QueueHarness(threads: 3)
+        for _ in 0..<12 { _ = try harness.burst(0, 30 * ms) }
+        try harness.enqueue(0)
+        let child = harness.entities[0].forked()
+        #expect(child.schedClass == .cold && child.predictor == harness.entities[0].predictor)
+        #expect(child.location == .detached && child.runtime == 0)
+        harness.entities[1] = child
+        try harness.enqueue(1)                       // links were reset: it queues cleanly
+        #expect(harness.queue.verify(entities: harness.entities) == nil)
+    }
 }

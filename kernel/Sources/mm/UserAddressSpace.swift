@@ -39,6 +39,9 @@ final class UserAddressSpace {
         var protection: Protection
         /// Grows down on faults just below it (the main stack).
         var isStack = false
+        /// MAP_SHARED anonymous memory: fork shares its frames writable
+        /// instead of copying them on write.
+        var isShared = false
     }
 
     private var mapper: PageTableMapper<DirectMapTableMemory>
@@ -172,12 +175,52 @@ final class UserAddressSpace {
         var page = range.lowerBound
         while page < range.upperBound {
             if let translation = mapper.translate(page) {
-                let shared = FrameReferences.count(translation.physicalAddress) > 1
-                try? mapper.protect(virtual: page, size: .small, flags: leafFlags(protection, shared: shared))
+                let sharedRegion = regionIndex(containing: page).map { regions[$0].isShared } ?? false
+                let copyOnWrite = !sharedRegion && FrameReferences.count(translation.physicalAddress) > 1
+                try? mapper.protect(virtual: page, size: .small, flags: leafFlags(protection, shared: copyOnWrite))
             }
             page += Self.pageSize
         }
         TLB.shootdown(range, addressSpace: root)
+    }
+
+    /// mremap: the region at `[start, start + oldSize)` becomes
+    /// `newSize` long, in place when it can, else (with `mayMove`) at a new
+    /// address with its pages moved (frames keep their contents, nothing is
+    /// copied). Returns the new start.
+    func resize(start: UInt64, oldSize: UInt64, newSize: UInt64, mayMove: Bool) throws(Errno) -> UInt64 {
+        guard let index = regionIndex(containing: start), regions[index].start == start,
+              regions[index].end >= start + oldSize else { throw .badAddress }
+        let region = regions[index]
+        if newSize <= oldSize {
+            if newSize < oldSize { removeRange((start + newSize)..<(start + oldSize)) }
+            return start
+        }
+        if regions[index].end == start + oldSize && isFree(start + oldSize, start + newSize)
+            && UserMode.isUserRange(start, newSize) {
+            regions[index].end = start + newSize
+            return start
+        }
+        guard mayMove else { throw .outOfMemory }
+        guard let target = findFreeRange(length: newSize) else { throw .outOfMemory }
+        var moved = region
+        moved.start = target
+        moved.end = target + newSize
+        let slot = regions.firstIndex { $0.start >= moved.end } ?? regions.count
+        regions.insert(moved, at: slot)
+        var offset: UInt64 = 0
+        while offset < oldSize {
+            if let translation = mapper.translate(start + offset),
+               let frame = try? mapper.unmap(virtual: start + offset, size: .small) {
+                do { try mapper.map(virtual: target + offset, physical: frame, size: .small, flags: translation.flags) } catch {
+                    FrameReferences.release(frame)
+                }
+            }
+            offset += Self.pageSize
+        }
+        TLB.shootdown(start..<(start + oldSize), addressSpace: root)
+        removeRange(start..<(start + oldSize))
+        return target
     }
 
     // MARK: Program break
@@ -222,8 +265,11 @@ final class UserAddressSpace {
 
     // MARK: Pages
 
+    /// The leaf flags for a page of `protection`; `shared` (a frame that
+    /// is copy-on-write) keeps it read-only. PROT_NONE pages stay mapped
+    /// but supervisor-only, so every user access faults.
     private func leafFlags(_ protection: Protection, shared: Bool) -> PageFlags {
-        var flags: PageFlags = [.present, .user]
+        var flags: PageFlags = protection.isEmpty ? [.present] : [.present, .user]
         if protection.contains(.write) && !shared { flags.insert(.writable) }
         if !protection.contains(.execute) && KernelAddressSpace.features.noExecute { flags.insert(.noExecute) }
         return flags
@@ -284,9 +330,9 @@ final class UserAddressSpace {
         if !write && !execute && protection.isEmpty { return false }
         if let translation = mapper.translate(page) {
             // Present: only a write to a copy-on-write page is fixable.
-            guard write, !translation.flags.contains(.writable) else { return false }
+            guard write, !translation.flags.contains(.writable), !protection.isEmpty else { return false }
             let frame = translation.physicalAddress
-            if FrameReferences.count(frame) == 1 {
+            if FrameReferences.count(frame) == 1 || regions[index].isShared {
                 try? mapper.protect(virtual: page, size: .small, flags: leafFlags(protection, shared: false))
             } else {
                 guard let copy = try? PhysicalMemory.allocateZeroedFrame() else { return false }
@@ -318,14 +364,19 @@ final class UserAddressSpace {
         for region in regions {
             var page = region.start
             while page < region.end {
+                // Shared memory must be the same frames in both: fill the
+                // pages nobody touched yet, then share them writable.
+                if region.isShared && mapper.translate(page) == nil {
+                    try populate(page: page, protection: region.protection)
+                }
                 if let translation = mapper.translate(page) {
                     let frame = translation.physicalAddress
-                    let flags = leafFlags(region.protection, shared: true)
+                    let flags = leafFlags(region.protection, shared: !region.isShared)
                     do { try child.mapper.map(virtual: page, physical: frame, size: .small, flags: flags) } catch {
                         throw .outOfMemory                   // the child's deinit unmaps what it got
                     }
                     FrameReferences.retain(frame)
-                    if translation.flags.contains(.writable) {
+                    if !region.isShared && translation.flags.contains(.writable) {
                         try? mapper.protect(virtual: page, size: .small, flags: flags)
                     }
                 }

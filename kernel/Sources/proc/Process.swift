@@ -111,11 +111,12 @@ final class Process {
     }
 
     /// A thread of this process that enters ring 3 with `frame`.
-    func startThread(frame: TrapFrame, fsBase: UInt64 = 0) throws(Errno) {
+    func startThread(frame: TrapFrame, fsBase: UInt64 = 0, forkedFrom parent: ThreadID? = nil) throws(Errno) {
         let root = space!.root
         let thread: ThreadID
         do {
-            thread = try Threads.spawnUser(name: "user", process: self, addressSpaceRoot: root, fsBase: fsBase) {
+            thread = try Threads.spawnUser(name: "user", process: self, addressSpaceRoot: root, fsBase: fsBase,
+                                           forkedFrom: parent) {
                 let me = Scheduler.current
                 UserMode.enter(frame, kernelStackTop: Threads.table[me.index].stack!.top)
             }
@@ -134,7 +135,7 @@ final class Process {
         var childFrame = frame
         childFrame.rax = 0
         let fsBase = Threads.table[Scheduler.current.index].userFSBase
-        do { try child.startThread(frame: childFrame, fsBase: fsBase) } catch {
+        do { try child.startThread(frame: childFrame, fsBase: fsBase, forkedFrom: Scheduler.current) } catch {
             Scheduler.withLock { Process.table[child.pid] = nil }
             throw error
         }
@@ -177,7 +178,11 @@ final class Process {
             for (_, other) in Process.table where other.parentPID == pid { other.parentPID = 1 }
             if let parent = Process.table[parentPID] {
                 parent.childExited.wakeAll()
-                parent.postLocked(.child)
+                let info = status & 0x7F == 0
+                    ? SignalInfo.childExited(pid: pid, uid: 0, exitCode: (status >> 8) & 0xFF)
+                    : SignalInfo(signal: .child, code: SignalCode(rawValue: 2),
+                                 details: .child(pid: pid, uid: 0, status: status & 0x7F, userTime: 0, systemTime: 0))
+                parent.postLocked(.child, info: info)
             } else {
                 Process.orphanExited.wakeAll()
             }
@@ -239,13 +244,13 @@ final class Process {
 
     /// Makes `signal` pending and wakes the process's sleeping threads so
     /// that blocking calls notice it (they re-check and return EINTR).
-    func post(_ signal: Signal) {
-        Scheduler.withLock { postLocked(signal) }
+    func post(_ signal: Signal, info: SignalInfo? = nil) {
+        Scheduler.withLock { postLocked(signal, info: info) }
     }
 
     /// `post` with the scheduler lock held.
-    func postLocked(_ signal: Signal) {
-        signals.post(signal)
+    func postLocked(_ signal: Signal, info: SignalInfo? = nil) {
+        signals.post(signal, info: info)
         guard signals.hasDeliverable else { return }
         for thread in threads { Scheduler.wake(thread) }
     }

@@ -48,15 +48,21 @@ enum SignalFrames {
 
     /// Delivers `signal` to `handler`: the interrupted context goes on the
     /// user stack, the handler starts with (signal, &info, &context).
-    static func push(signal: Signal, action: SigAction, handler: UInt64, process: Process,
+    static func push(signal: Signal, info: SignalInfo, action: SigAction, process: Process,
                      frame: UnsafeMutablePointer<TrapFrame>) throws(Failure) {
-        let info = SignalInfo(signal: signal, code: .kernel, details: .none)
+        // After sigsuspend, the handler returns to the caller's own mask.
+        let (interruptedMask, savedMask) = Scheduler.withLock { () -> (SignalSet, SignalSet) in
+            let saved = process.signals.maskAfterSuspend ?? process.signals.blocked
+            process.signals.maskAfterSuspend = nil
+            return (process.signals.blocked, saved)
+        }
         let built: SignalFrame
         do {
             built = try builder.build(info: info, action: action, interrupted: registers(from: frame.pointee),
-                                      blocked: process.signals.blocked, alternateStack: process.alternateSignalStack,
+                                      blocked: savedMask, alternateStack: process.alternateSignalStack,
                                       fpState: currentFPUState())
         } catch { throw .frame }
+        _ = interruptedMask
         do { try UserMode.writeBytes(built.bytes, to: built.frameAddress) } catch { throw .copy }
         Scheduler.withLock {
             process.signals.blocked = built.blockedDuringHandler.removingUnblockable

@@ -19,13 +19,28 @@ struct SignalState {
     var actions = [SigAction](repeating: .default, count: 64)
     var pending = SignalSet.empty
     var blocked = SignalSet.empty
+    /// What each pending signal carries (siginfo), by signal number - 1.
+    var information = [SignalInfo?](repeating: nil, count: 64)
+    /// rt_sigsuspend's caller mask, restored after the handler it waited
+    /// for (saved in that handler's frame) or on return.
+    var maskAfterSuspend: SignalSet? = nil
 
     /// Marks `signal` pending unless it is ignored (which discards it, as
     /// Linux does at generation time).
-    mutating func post(_ signal: Signal) {
+    mutating func post(_ signal: Signal, info: SignalInfo? = nil) {
         let action = actions[Int(signal.rawValue - 1)]
         if signal != .kill && action.ignores(signal) { return }
+        // Standard signals do not queue: the first instance's info stays.
+        if !pending.contains(signal) { information[Int(signal.rawValue - 1)] = info }
         pending.insert(signal)
+    }
+
+    /// Takes `signal` off the pending set with its info.
+    mutating func take(_ signal: Signal) -> SignalInfo {
+        pending.remove(signal)
+        let info = information[Int(signal.rawValue - 1)] ?? SignalInfo(signal: signal, code: .kernel, details: .none)
+        information[Int(signal.rawValue - 1)] = nil
+        return info
     }
 
     /// Whether a signal is pending that is not blocked.

@@ -119,6 +119,7 @@ enum Threads {
     /// never comes back) with the process's page tables loaded on every
     /// switch to it.
     static func spawnUser(name: StaticString, process: Process, addressSpaceRoot: UInt64, fsBase: UInt64,
+                          forkedFrom parent: ThreadID? = nil,
                           _ entry: @escaping () -> Void) throws(MemoryError) -> ThreadID {
         try create(name: name, entry: entry) { slot in
             table[slot.index].addressSpaceRoot = addressSpaceRoot
@@ -126,7 +127,7 @@ enum Threads {
             table[slot.index].process = process
             live += 1
             spawned &+= 1
-            Scheduler.entities[slot] = SchedEntity(parameters: Scheduler.parameters)
+            Scheduler.entities[slot] = parent.map { Scheduler.entities[$0].forked() } ?? SchedEntity(parameters: Scheduler.parameters)
             Scheduler.makeReady(slot)
         }
     }

@@ -12,7 +12,7 @@ import ExoX86
 /// (SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS) for the faulting process,
 /// which by default ends it — never the kernel.
 enum UserFaults {
-    /// Reports of user faults (exo.debug-free: one line per fatal fault).
+    /// One log line per user fault that raises a signal.
     nonisolated(unsafe) static var logFatal = true
 
     static func handle(_ frame: inout TrapFrame, vector: ExceptionVector) {
@@ -20,36 +20,56 @@ enum UserFaults {
             panic("a ring-3 exception on a thread with no process")
         }
         let signal: Signal
+        var info: SignalInfo
         switch vector {
         case .pageFault:
             let address = CPU.cr2
             let code = PageFaultErrorCode(rawValue: frame.errorCode)
+            var mapped = false
             if let space = process.space {
                 CPU.enableInterrupts()
-                let resolved = space.lock.withLock {
-                    space.resolveFault(at: address, write: code.contains(.write), execute: code.contains(.instructionFetch))
+                let resolved = space.lock.withLock { () -> Bool in
+                    mapped = space.regionIndex(containing: address) != nil
+                    return space.resolveFault(at: address, write: code.contains(.write), execute: code.contains(.instructionFetch))
                 }
                 CPU.disableInterrupts()
                 if resolved { return }
             }
             signal = .segmentationViolation
-            report(process, frame, signal: signal, detail: " address \(Hex.string(address))")
-        case .invalidOpcode: signal = .illegalInstruction
-        case .divideError, .x87FloatingPoint, .simdFloatingPoint: signal = .floatingPointException
-        case .breakpoint, .debug: signal = .trap
-        case .alignmentCheck: signal = .busError
-        default: signal = .segmentationViolation
+            // SEGV_ACCERR: a mapping is there but forbids the access;
+            // SEGV_MAPERR: nothing is mapped at the address.
+            info = .fault(signal, code: mapped ? .segvAccessError : .segvMapError, address: address)
+        case .invalidOpcode:
+            signal = .illegalInstruction
+            info = .fault(signal, code: .illegalOpcode, address: frame.rip)
+        case .divideError:
+            signal = .floatingPointException
+            info = .fault(signal, code: .fpeIntegerDivide, address: frame.rip)
+        case .x87FloatingPoint, .simdFloatingPoint:
+            signal = .floatingPointException
+            info = .fault(signal, code: .kernel, address: frame.rip)
+        case .breakpoint, .debug:
+            signal = .trap
+            info = .fault(signal, code: .kernel, address: frame.rip)
+        case .alignmentCheck:
+            signal = .busError
+            info = .fault(signal, code: .busAlignment, address: frame.rip)
+        default:
+            // #GP (non-canonical addresses, privileged instructions): SIGSEGV
+            // with address 0, as Linux reports it.
+            signal = .segmentationViolation
+            info = SignalInfo(signal: signal, code: .kernel, details: .fault(address: 0))
         }
-        if vector != .pageFault { report(process, frame, signal: signal, detail: "") }
+        report(process, frame, signal: signal, detail: vector == .pageFault ? " address \(Hex.string(CPU.cr2))" : "")
         // A fault's signal cannot be blocked or ignored away: the
         // instruction would fault forever. Linux then kills the process.
         let action = process.signals.action(for: signal)
-        let handled: Bool
-        if case .handler = action.disposition, !process.signals.blocked.contains(signal) { handled = true } else { handled = false }
+        var handled = false
+        if case .handler = action.disposition, !process.signals.blocked.contains(signal) { handled = true }
         if !handled {
             process.exit(status: WaitStatusWord.signaled(signal))
         }
-        process.post(signal)
+        process.post(signal, info: info)
     }
 
     private static func report(_ process: Process, _ frame: TrapFrame, signal: Signal, detail: String) {

@@ -64,6 +64,17 @@ extension Syscalls {
             }
             return 0
         }
+        register(.mremap) { c throws(Errno) in
+            let flags = c.a3
+            guard flags & ~UInt64(1) == 0 else { throw flags & 2 != 0 ? .notImplemented : .invalidArgument }  // MREMAP_MAYMOVE only
+            guard c.a0 % 4096 == 0, c.a2 > 0, let oldSize = Alignment.alignUp(c.a1, to: 4096),
+                  let newSize = Alignment.alignUp(c.a2, to: 4096), oldSize > 0 else { throw .invalidArgument }
+            guard newSize < UserMode.userEnd else { throw .outOfMemory }
+            let space = Process.current.space!
+            return Int64(bitPattern: try space.lock.withLock { () throws(Errno) in
+                try space.resize(start: c.a0, oldSize: oldSize, newSize: newSize, mayMove: flags & 1 != 0)
+            })
+        }
         register(.madvise) { c throws(Errno) in
             guard c.a0 % 4096 == 0 else { throw .invalidArgument }
             return 0                                               // advice only
@@ -93,7 +104,8 @@ extension Syscalls {
         let offset = c.a5
         guard c.a2 >> 32 == 0, protection.isSubset(of: MemoryProtection.known), c.a3 >> 32 == 0 else { throw .invalidArgument }
         guard let sharing = flags.sharing, sharing == .shared || sharing == .private else { throw .invalidArgument }
-        guard length > 0, let size = Alignment.alignUp(length, to: 4096), size < UserMode.userEnd else { throw .invalidArgument }
+        guard length > 0 else { throw .invalidArgument }
+        guard let size = Alignment.alignUp(length, to: 4096), size < UserMode.userEnd else { throw .outOfMemory }
         guard offset % 4096 == 0 else { throw .invalidArgument }
         let process = Process.current
         guard let space = process.space else { throw .outOfMemory }
@@ -128,7 +140,8 @@ extension Syscalls {
                 start = found
             }
             let userProtection = userProtection(protection)
-            space.addRegion(UserAddressSpace.Region(start: start, end: start + size, protection: userProtection))
+            space.addRegion(UserAddressSpace.Region(start: start, end: start + size, protection: userProtection,
+                                                    isShared: sharing == .shared && flags.contains(.anonymous)))
             if let contents, !contents.isEmpty {
                 // Copy the file in, page by page (the tail of the last page
                 // stays zero, as Linux shows beyond the end of a file).

@@ -272,7 +272,7 @@ extension Syscalls {
         guard raw <= 64 else { throw .invalidArgument }
         guard let target = Process.find(pid), target.state == .running else { throw .noSuchProcess }
         guard raw != 0, let signal = Signal(rawValue: Int32(raw)) else { return 0 }
-        target.post(signal)
+        target.post(signal, info: SignalInfo.killed(by: Process.current.pid, uid: 0, signal: signal))
         return 0
     }
 }

@@ -67,7 +67,18 @@ extension Syscalls {
         register(.futex) { c throws(Errno) in try Futexes.call(c) }
         register(.pause) { _ throws(Errno) in
             let process = Process.current
-            while !process.signals.hasDeliverable { Scheduler.sleep(nanoseconds: 10_000_000) }
+            Scheduler.withLock { while !process.signals.hasDeliverable { Scheduler.block() } }
+            throw .interrupted
+        }
+        register(.rtSigsuspend) { c throws(Errno) in
+            guard c.a1 == 8 else { throw .invalidArgument }
+            let mask = SignalSet(rawValue: try UserMode.read(UInt64.self, at: c.a0)).removingUnblockable
+            let process = Process.current
+            Scheduler.withLock {
+                process.signals.maskAfterSuspend = process.signals.blocked
+                process.signals.blocked = mask
+                while !process.signals.hasDeliverable { Scheduler.block() }
+            }
             throw .interrupted
         }
     }
@@ -82,12 +93,21 @@ enum SignalDelivery {
     static func deliverPending(_ frame: UnsafeMutablePointer<TrapFrame>) {
         guard let process = Threads.table[Scheduler.current.index].process else { return }
         while true {
-            let next: (Signal, SigAction)? = Scheduler.withLock {
+            let next: (Signal, SigAction, SignalInfo)? = Scheduler.withLock {
                 guard let signal = process.signals.pending.nextDeliverable(blocked: process.signals.blocked) else { return nil }
-                process.signals.pending.remove(signal)
-                return (signal, process.signals.action(for: signal))
+                let info = process.signals.take(signal)
+                return (signal, process.signals.action(for: signal), info)
             }
-            guard let (signal, action) = next else { return }
+            guard let (signal, action, info) = next else {
+                // A sigsuspend that no handler consumed gets its mask back.
+                Scheduler.withLock {
+                    if let mask = process.signals.maskAfterSuspend {
+                        process.signals.blocked = mask
+                        process.signals.maskAfterSuspend = nil
+                    }
+                }
+                return
+            }
             switch action.disposition {
             case .ignore:
                 continue
@@ -99,7 +119,8 @@ enum SignalDelivery {
                 }
             case .handler(let handler):
                 do {
-                    try SignalFrames.push(signal: signal, action: action, handler: handler, process: process, frame: frame)
+                    try SignalFrames.push(signal: signal, info: info, action: action, process: process, frame: frame)
+                    _ = handler
                 } catch {
                     // No room for the frame on the user stack: as Linux, SIGSEGV kills.
                     process.exit(status: WaitStatusWord.signaled(.segmentationViolation))

@@ -3,7 +3,10 @@
 /// Words are separated by spaces, tabs or newlines. Double quotes group
 /// text containing spaces into one word and are removed
 /// (`init="/bin/sh -x"` is the word `init=/bin/sh -x`); an unclosed quote
-/// runs to the end of the line. A standalone `--` ends the kernel's words:
+/// runs to the end of the line. Single quotes do the same, as in a shell
+/// (Linux itself knows only double quotes), so that
+/// `-- sh -c 'echo hi | cat'` gives init the three words a shell would;
+/// inside one kind of quote the other is an ordinary character. A standalone `--` ends the kernel's words:
 /// everything after it is for init. With QEMU's multiboot1 loader the first
 /// word is the kernel file name, which is just a word without `=`.
 ///
@@ -60,18 +63,20 @@ public struct KernelCommandLine: Sendable {
             || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
     }
 
-    /// `text` split at unquoted whitespace, with double quotes removed.
+    /// `text` split at unquoted whitespace, with the quotes removed.
     private static func split(_ text: String) -> [String] {
         var result: [String] = []
         var current: [UInt8] = []
         // Distinguishes `""` (an empty word) from no word at all.
         var inWord = false
-        var quoted = false
+        var openQuote: UInt8? = nil
         for byte in text.utf8 {
-            if byte == UInt8(ascii: "\"") {
-                quoted.toggle()
+            if let quote = openQuote {
+                if byte == quote { openQuote = nil } else { current.append(byte) }
+            } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
+                openQuote = byte
                 inWord = true
-            } else if !quoted && isSeparator(byte) {
+            } else if isSeparator(byte) {
                 if inWord { result.append(String(decoding: current, as: UTF8.self)) }
                 current.removeAll(keepingCapacity: true)
                 inWord = false

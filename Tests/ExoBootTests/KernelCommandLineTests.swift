@@ -63,4 +63,10 @@ struct KernelCommandLineTests {
         #expect(line.value(of: "exo.test") == "all")
         #expect(line.value(of: "build/exo.elf") == nil)
     }
+
+    @Test func singleQuotesGroupInitArgumentsLikeAShell() {
+        let line = KernelCommandLine("exo.elf init=/bin/busybox -- sh -c 'echo hi | cat' \"it's\" 'say \"x\"'")
+        #expect(line.value(of: "init") == "/bin/busybox")
+        #expect(line.initArguments == ["sh", "-c", "echo hi | cat", "it's", "say \"x\""])
+    }
 }

@@ -43,6 +43,10 @@ TAIL_LINES = 40
 KTEST_PASS = re.compile(r"ktest: pass (\S+)")
 KTEST_FAIL = re.compile(r"ktest: fail ([^\s:]+):?\s*(.*)")
 KTEST_DONE = re.compile(r"ktest: done passed=(\d+) failed=(\d+)")
+# User-space suites (user/utest.h) report the same way from ring 3.
+UTEST_PASS = re.compile(r"^utest: pass (\S+)")
+UTEST_FAIL = re.compile(r"^utest: fail (\S+)\s*(.*)")
+UTEST_DONE = re.compile(r"^utest: (\d+) passed, (\d+) failed")
 
 
 class Report:
@@ -127,6 +131,16 @@ def main(argv: list[str]) -> int:
                 tail.append(line)
                 text = exoqemu.strip_ansi(line)
                 serial_text.append(text)
+                if "utest: " in text:
+                    if m := UTEST_PASS.search(text):
+                        kernel_passed += 1
+                        report.ok("user." + m.group(1))
+                    elif m := UTEST_FAIL.search(text):
+                        kernel_failed += 1
+                        report.fail("user." + m.group(1), m.group(2).strip())
+                    elif m := UTEST_DONE.search(text):
+                        done_counts = (int(m.group(1)), int(m.group(2)))
+                    continue
                 if "ktest: " not in text:
                     continue
                 if m := KTEST_PASS.search(text):
@@ -151,7 +165,7 @@ def main(argv: list[str]) -> int:
         if kernel_passed or kernel_failed or done_counts is not None:
             seen = (kernel_passed, kernel_failed)
             if done_counts is None:
-                report.fail("ktest done line", "no 'ktest: done' line "
+                report.fail("ktest done line", "no 'ktest: done' (or 'utest: N passed') line "
                             f"(saw {seen[0]} passed, {seen[1]} failed)")
             else:
                 report.check(done_counts == seen, "ktest done line",

@@ -61,7 +61,10 @@ enum Traps {
         if let resume = ExceptionTable.fixup(for: frame.rip) {
             let cr2 = vector == .pageFault ? CPU.cr2 : 0
             lastRecovered = TrapRecord(vector: frame.vector, errorCode: frame.errorCode, rip: frame.rip, cr2: cr2)
-            logRecovery(frame, vector: vector, how: "resumed at the exception-table fixup")
+            // A bad user pointer in a system call is routine (EFAULT), not news.
+            if !(vector == .pageFault && cr2 < UserMode.userEnd) {
+                logRecovery(frame, vector: vector, how: "resumed at the exception-table fixup")
+            }
             frame.rip = resume
             return
         }

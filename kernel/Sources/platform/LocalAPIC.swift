@@ -139,7 +139,9 @@ enum LocalAPIC {
     /// Arms a one-shot timer interrupt `nanoseconds` from now (0 cancels).
     static func armOneShot(nanoseconds: UInt64) {
         write(.timerVector, UInt32(Interrupts.timer))             // one-shot, unmasked
-        let ticks = nanoseconds * timerTicksPerMillisecond / 1_000_000
+        // Past one second the count is capped (it is 32 bits anyway): the
+        // early interrupt finds its event not yet due and re-arms.
+        let ticks = min(nanoseconds, 1_000_000_000) * timerTicksPerMillisecond / 1_000_000
         write(.timerInitialCount, UInt32(clamping: max(ticks, nanoseconds == 0 ? 0 : 1)))
     }
 

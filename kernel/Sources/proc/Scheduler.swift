@@ -196,7 +196,8 @@ enum Scheduler {
         withLock {
             let cpu = SMP.currentIndex
             let me = running[cpu]
-            let deadline = Clock.nanosecondsSinceBoot() + nanoseconds
+            let (sum, overflow) = Clock.nanosecondsSinceBoot().addingReportingOverflow(nanoseconds)
+            let deadline = overflow ? UInt64.max - 1 : sum   // "forever" for absurd requests
             Threads.table[me.index].state = .sleeping
             Threads.table[me.index].wakeDeadline = deadline
             let index = sleepers[cpu].firstIndex { Threads.table[$0.index].wakeDeadline > deadline } ?? sleepers[cpu].count

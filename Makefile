@@ -43,7 +43,7 @@ C_OBJECTS := $(KBUILD)/runtime.o
 PURE_OBJECTS := $(PURE_MODULES:%=$(KBUILD)/%.o)
 OBJECTS := $(ASM_OBJECTS) $(C_OBJECTS) $(PURE_OBJECTS) $(KBUILD)/ExoKernel.o
 
-.PHONY: all kernel iso run test bench allocbench debug boottime setup clean
+.PHONY: all kernel iso run test bench allocbench debug boottime setup clean user fuzz
 all: kernel
 
 setup:
@@ -102,11 +102,22 @@ $(BUILD)/exo.iso: $(BUILD)/exo.elf tools/grub.cfg
 	cp tools/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log; exit 1; }
 
-# Serial multiplexed with the QEMU monitor: Ctrl-A X quits, Ctrl-A C toggles
-# the monitor. `halt` at the Exo prompt ends QEMU through isa-debug-exit (33).
-run: setup kernel
-	@$(QEMU) $(subst -serial stdio,-serial mon:stdio,$(QEMU_BASE)) -kernel $(BUILD)/exo.elf -append "$(APPEND)"; \
+# User programs (musl-gcc -static) and the ramdisks that carry them, with
+# Debian's busybox-static: build/user/{tests,bench,fuzz}.cpio.
+user: setup
+	@$(MAKE) --no-print-directory -C user
+
+# Boots to busybox's shell on the serial console (serial multiplexed with the
+# QEMU monitor: Ctrl-A X quits). `exit` ends init, and QEMU with it.
+run: setup kernel user
+	@$(QEMU) $(subst -serial stdio,-serial mon:stdio,$(QEMU_BASE)) -kernel $(BUILD)/exo.elf \
+	    -initrd $(BUILD)/user/tests.cpio -append "init=/bin/sh $(APPEND)"; \
 	status=$$?; [ $$status -eq 0 ] || [ $$status -eq 33 ] || { echo "qemu exit status $$status"; exit $$status; }
+
+# 10^5 hostile system calls from user space (user/fuzz.c); the kernel must stay up.
+fuzz: setup kernel user
+	timeout 1800 $(QEMU) $(QEMU_BASE) -kernel $(BUILD)/exo.elf -initrd $(BUILD)/user/fuzz.cpio \
+	    -append "init=/init -- 1 100000" | tee $(BUILD)/fuzz.log; test $${PIPESTATUS[0]} -eq 33
 
 test: setup
 	@tools/run_tests.sh

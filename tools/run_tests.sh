@@ -20,7 +20,7 @@ swift_status=${PIPESTATUS[0]}
 
 echo "== building the kernel image and ISO"
 build_ok=1
-if ! make --no-print-directory kernel iso > build/logs/build.log 2>&1; then
+if ! make --no-print-directory kernel iso user > build/logs/build.log 2>&1; then
     build_ok=0
     tail -40 build/logs/build.log
 fi
@@ -70,6 +70,17 @@ if [ "$build_ok" = 1 ]; then
     echo "== a kernel stack overflow hits the guard page and is reported as such"
     ktest --name stack-overflow-report --kernel build/exo.elf --append "exo.debug=stack-overflow" \
         --expect-exit 35 --timeout 30 --expect-text "kernel stack overflow: boot stack ran into its guard page"
+    echo "== user mode: static musl test programs, busybox and a short fuzz run as /init (user/runall.c)"
+    ktest --name user-suite --kernel build/exo.elf --append "init=/init" --expect-exit 33 --timeout 400 \
+        --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio --expect-text "exo: init exited with status 0"
+    echo "== unmodified busybox: sh -c 'echo hi | cat' as init"
+    ktest --name busybox-pipe --kernel build/exo.elf --append "init=/bin/busybox -- sh -c 'echo hi | cat'" \
+        --expect-exit 33 --timeout 60 --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio \
+        --expect-text "hi" --expect-text "exo: init exited with status 0"
+    echo "== a failing init ends QEMU with 35"
+    ktest --name init-failure --kernel build/exo.elf --append "init=/bin/busybox -- sh -c 'exit 3'" \
+        --expect-exit 35 --timeout 60 --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio \
+        --expect-text "exo: init exited with status 3"
     echo "== benchmarks are deterministic under icount"
     tools/bench.py --kernel build/exo.elf --runs 2 --summary build/ktest-summary.jsonl
 fi

@@ -94,28 +94,29 @@ final class UserAddressSpace {
         regions.insert(region, at: index)
     }
 
+    /// Splits regions so that none straddles `range`'s bounds: afterwards
+    /// every region lies wholly inside or wholly outside it.
+    private func splitRegions(at range: Range<UInt64>) {
+        var split: [Region] = []
+        split.reserveCapacity(regions.count + 2)
+        for region in regions {
+            var rest = region
+            for bound in [range.lowerBound, range.upperBound] where rest.start < bound && bound < rest.end {
+                var left = rest
+                left.end = bound
+                split.append(left)
+                rest.start = bound
+            }
+            split.append(rest)
+        }
+        regions = split
+    }
+
     /// Removes `range` from every region it overlaps (splitting them) and
     /// unmaps its pages.
     func removeRange(_ range: Range<UInt64>) {
-        var kept: [Region] = []
-        kept.reserveCapacity(regions.count + 1)
-        for region in regions {
-            if region.end <= range.lowerBound || region.start >= range.upperBound {
-                kept.append(region)
-                continue
-            }
-            if region.start < range.lowerBound {
-                var left = region
-                left.end = range.lowerBound
-                kept.append(left)
-            }
-            if region.end > range.upperBound {
-                var right = region
-                right.start = range.upperBound
-                kept.append(right)
-            }
-        }
-        regions = kept
+        splitRegions(at: range)
+        regions.removeAll { range.lowerBound <= $0.start && $0.end <= range.upperBound }
         unmapPages(range)
     }
 
@@ -147,29 +148,10 @@ final class UserAddressSpace {
             covered += min(region.end, range.upperBound) - max(region.start, range.lowerBound)
         }
         guard covered == range.upperBound - range.lowerBound else { throw .outOfMemory }
-        var updated: [Region] = []
-        for region in regions {
-            if region.end <= range.lowerBound || region.start >= range.upperBound {
-                updated.append(region)
-                continue
-            }
-            if region.start < range.lowerBound {
-                var left = region
-                left.end = range.lowerBound
-                updated.append(left)
-            }
-            var middle = region
-            middle.start = max(region.start, range.lowerBound)
-            middle.end = min(region.end, range.upperBound)
-            middle.protection = protection
-            updated.append(middle)
-            if region.end > range.upperBound {
-                var right = region
-                right.start = range.upperBound
-                updated.append(right)
-            }
+        splitRegions(at: range)
+        for index in regions.indices where range.lowerBound <= regions[index].start && regions[index].end <= range.upperBound {
+            regions[index].protection = protection
         }
-        regions = updated
         // Present pages take the new flags now (write stays off for shared
         // frames: the next write copies them).
         var page = range.lowerBound

@@ -234,13 +234,19 @@ enum Scheduler {
         armNearestEvent(cpu: cpu, now: now)
         guard chosen != previous else { return }
         running[cpu] = chosen
+        switchContext(from: previous, to: chosen)
+    }
+
+    /// The machine side of every switch: page tables and kernel stack,
+    /// eager FPU switch (see Threads), then the register window.
+    @inline(__always)
+    private static func switchContext(from previous: ThreadID, to next: ThreadID) {
         switches &+= 1
-        // Eager FPU switch (see Threads), then the register window.
-        Threads.loadMachineContext(of: chosen)
+        Threads.loadMachineContext(of: next)
         exo_fxsave(Threads.table[previous.index].fpuArea)
-        exo_fxrstor(Threads.table[chosen.index].fpuArea)
+        exo_fxrstor(Threads.table[next.index].fpuArea)
         withUnsafeMutablePointer(to: &Threads.table[previous.index].savedStackPointer) { save in
-            exo_switch_context(save, Threads.table[chosen.index].savedStackPointer)
+            exo_switch_context(save, Threads.table[next.index].savedStackPointer)
         }
     }
 
@@ -269,13 +275,7 @@ enum Scheduler {
         Threads.table[previous.index].state = .blocked
         Threads.table[target.index].state = .running
         running[cpu] = target
-        switches &+= 1
-        Threads.loadMachineContext(of: target)
-        exo_fxsave(Threads.table[previous.index].fpuArea)
-        exo_fxrstor(Threads.table[target.index].fpuArea)
-        withUnsafeMutablePointer(to: &Threads.table[previous.index].savedStackPointer) { save in
-            exo_switch_context(save, Threads.table[target.index].savedStackPointer)
-        }
+        switchContext(from: previous, to: target)
     }
 
     /// An idle CPU takes a waiting thread from the busiest one.

@@ -51,10 +51,10 @@ enum SignalFrames {
     static func push(signal: Signal, info: SignalInfo, action: SigAction, process: Process,
                      frame: UnsafeMutablePointer<TrapFrame>) throws(Failure) {
         // After sigsuspend, the handler returns to the caller's own mask.
-        let (interruptedMask, savedMask) = Scheduler.withLock { () -> (SignalSet, SignalSet) in
+        let savedMask = Scheduler.withLock { () -> SignalSet in
             let saved = process.signals.maskAfterSuspend ?? process.signals.blocked
             process.signals.maskAfterSuspend = nil
-            return (process.signals.blocked, saved)
+            return saved
         }
         let built: SignalFrame
         do {
@@ -62,7 +62,6 @@ enum SignalFrames {
                                       blocked: savedMask, alternateStack: process.alternateSignalStack,
                                       fpState: currentFPUState())
         } catch { throw .frame }
-        _ = interruptedMask
         do { try UserMode.writeBytes(built.bytes, to: built.frameAddress) } catch { throw .copy }
         Scheduler.withLock {
             process.signals.blocked = built.blockedDuringHandler.removingUnblockable

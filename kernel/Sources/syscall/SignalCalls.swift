@@ -117,10 +117,9 @@ enum SignalDelivery {
                 case .terminate, .coreDump:
                     process.exit(status: WaitStatusWord.signaled(signal))
                 }
-            case .handler(let handler):
+            case .handler:
                 do {
                     try SignalFrames.push(signal: signal, info: info, action: action, process: process, frame: frame)
-                    _ = handler
                 } catch {
                     // No room for the frame on the user stack: as Linux, SIGSEGV kills.
                     process.exit(status: WaitStatusWord.signaled(.segmentationViolation))

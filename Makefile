@@ -51,7 +51,7 @@ setup:
 
 kernel: $(BUILD)/exo.elf
 
-$(KBUILD)/%.o: $(ARCH)/%.S $(ARCH)/layout.h
+$(KBUILD)/%.o: $(ARCH)/%.S $(ARCH)/layout.h $(ARCH)/frame.h
 	@mkdir -p $(KBUILD)
 	clang $(ASM_FLAGS) -c $< -o $@
 

@@ -21,6 +21,7 @@
 #define EXTABLE(fault, resume) \
     .pushsection .exo_extable, "a"; .balign 8; .quad fault, resume; .popsection
 
+#include "frame.h"
     .section .text.syscall, "ax"
 
 /*
@@ -40,21 +41,7 @@ exo_syscall_entry:
     pushq %rcx
     pushq $0
     pushq $SYSCALL_VECTOR
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_GPRS
     cld
     movq %rsp, %rdi
     xorl %ebp, %ebp                /* backtraces end here */
@@ -100,21 +87,7 @@ exo_return_by_iret_after_rdx:
 exo_enter_user:
     cli
     movq %rdi, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    POP_GPRS
     addq $16, %rsp
     swapgs
     iretq

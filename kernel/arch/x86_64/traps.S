@@ -17,6 +17,7 @@
  * already the kernel's. The CPU took the stack from TSS.rsp0 (the thread's
  * kernel stack) for a ring change.
  */
+#include "frame.h"
     .section .text.traps, "ax"
 
 .macro STUB_ADDRESS vector
@@ -79,39 +80,11 @@ exo_trap_common:
     testb $3, 24(%rsp)            /* CS above vector and error code */
     jz 1f
     swapgs
-1:  pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+1:  PUSH_GPRS
     cld
     movq %rsp, %rdi
     call exo_trap                 /* Swift: arch/Traps.swift */
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    POP_GPRS
     addq $16, %rsp                /* vector and error code */
     testb $3, 8(%rsp)             /* CS above RIP */
     jz 2f

@@ -8,7 +8,8 @@ struct HandOffTests {
         try harness.enqueue(2)
         #expect(harness.pick() == 2)
         try harness.enqueue(3)                       // a Hot thread waits
-        #expect(harness.queue.admitsHandOff(to: 1, now: harness.now, entities: harness.entities))
+        let admitted1 = harness.queue.admitsHandOff(to: 1, now: harness.now, entities: harness.entities)
+        #expect(admitted1)
         harness.now += 5 * us
         let out = harness.queue.handOff(to: 1, now: harness.now, entities: &harness.entities)
         #expect(out == 2)
@@ -43,26 +44,33 @@ struct HandOffTests {
         #expect(harness.pick() == 0)
         // No running thread on another queue: nothing to hand from.
         var idle = QueueHarness(threads: 2)
-        #expect(!idle.queue.admitsHandOff(to: 1, now: 0, entities: idle.entities))
+        let admitted2 = idle.queue.admitsHandOff(to: 1, now: 0, entities: idle.entities)
+        #expect(!admitted2)
         _ = idle.pick()
         // A Hot thread waits: a Cold target would jump it.
         harness.set(1, to: .cold)
         try harness.enqueue(2)
-        #expect(!harness.queue.admitsHandOff(to: 1, now: harness.now, entities: harness.entities))
+        let admitted3 = harness.queue.admitsHandOff(to: 1, now: harness.now, entities: harness.entities)
+        #expect(!admitted3)
         // A Cold thread waiting past its starvation bound is owed the CPU.
         var starving = QueueHarness(threads: 4)
         try starving.enqueue(0)
         #expect(starving.pick() == 0)
         starving.set(1, to: .cold)
         try starving.enqueue(1)
-        #expect(starving.queue.admitsHandOff(to: 2, now: starving.now, entities: starving.entities))
+        let admitted4 = starving.queue.admitsHandOff(to: 2, now: starving.now, entities: starving.entities)
+        #expect(admitted4)
         starving.now += SchedulerParameters.standard.coldStarvationBound + 1
-        #expect(!starving.queue.admitsHandOff(to: 2, now: starving.now, entities: starving.entities))
+        let admitted5 = starving.queue.admitsHandOff(to: 2, now: starving.now, entities: starving.entities)
+        #expect(!admitted5)
         // Queued, running and pinned-elsewhere targets are refused.
-        #expect(!starving.queue.admitsHandOff(to: 1, now: 0, entities: starving.entities))
-        #expect(!starving.queue.admitsHandOff(to: 0, now: 0, entities: starving.entities))
+        let admitted6 = starving.queue.admitsHandOff(to: 1, now: 0, entities: starving.entities)
+        #expect(!admitted6)
+        let admitted7 = starving.queue.admitsHandOff(to: 0, now: 0, entities: starving.entities)
+        #expect(!admitted7)
         try starving.entities.pin(3, to: 1)
-        #expect(!starving.queue.admitsHandOff(to: 3, now: 0, entities: starving.entities))
+        let admitted8 = starving.queue.admitsHandOff(to: 3, now: 0, entities: starving.entities)
+        #expect(!admitted8)
     }
 
     @Test func forkedEntityKeepsHistoryButNotPlace() throws {

@@ -41,7 +41,7 @@ final class KernelSpinLock {
     /// thread (the scheduler's lock handoff).
     @inline(__always)
     func acquire() {
-        precondition(!CPU.interruptsEnabled, "acquire needs interrupts off")
+        assert(!CPU.interruptsEnabled, "acquire needs interrupts off")
         while true {
             if word.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged { break }
             while word.load(ordering: .relaxed) { exo_pause() }

@@ -53,7 +53,9 @@ enum KernelAddressSpace {
     static let cr4SMEP: UInt64 = 1 << 20
     static let cr4SMAP: UInt64 = 1 << 21
 
-    static var root: UInt64 { mapper?.root ?? 0 }
+    /// The PML4's physical address (0 before `build`): a plain copy of
+    /// `mapper.root`, read on every context switch.
+    nonisolated(unsafe) private(set) static var root: UInt64 = 0
 
     /// Firmware regions above the top of RAM that the direct map also
     /// covers (uncached): ACPI tables live there on QEMU's PC.
@@ -112,6 +114,7 @@ enum KernelAddressSpace {
         CPU.cr3 = space.root
         TLB.enableFeatures()
         mapper = space
+        root = space.root
     }
 
     /// Maps part of the image, 4 KiB at a time, at its linked address.

@@ -212,7 +212,7 @@ enum Scheduler {
     /// set its own state: `.running` means it stays runnable (yield or
     /// preemption). Lock held, interrupts off; returns with the lock held.
     static func reschedule() {
-        precondition(lock.isHeldHere && !CPU.interruptsEnabled, "reschedule needs the scheduler lock")
+        assert(lock.isHeldHere && !CPU.interruptsEnabled, "reschedule needs the scheduler lock")
         let cpu = SMP.currentIndex
         let now = Clock.nanosecondsSinceBoot()
         let previous = running[cpu]
@@ -258,7 +258,7 @@ enum Scheduler {
     ///
     /// Lock held, interrupts off.
     static func handOff(to target: ThreadID) {
-        precondition(lock.isHeldHere && !CPU.interruptsEnabled, "handOff needs the scheduler lock")
+        assert(lock.isHeldHere && !CPU.interruptsEnabled, "handOff needs the scheduler lock")
         let cpu = SMP.currentIndex
         let previous = running[cpu]
         let now = Clock.nanosecondsSinceBoot()

@@ -73,6 +73,13 @@ if [ "$build_ok" = 1 ]; then
     echo "== user mode: static musl test programs, busybox and a short fuzz run as /init (user/runall.c)"
     ktest --name user-suite --kernel build/exo.elf --append "init=/init" --expect-exit 33 --timeout 400 \
         --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio --expect-text "exo: init exited with status 0"
+    echo "== the same user suite on -smp 2 -cpu max and -smp 4 (cross-CPU TLB shootdowns, signals, pipes)"
+    ktest --name user-suite-smp2 --kernel build/exo.elf --append "init=/init" --expect-exit 33 --timeout 400 \
+        --qemu-arg=-smp --qemu-arg=2 --qemu-arg=-cpu --qemu-arg=max --qemu-arg=-m --qemu-arg=1G \
+        --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio --expect-text "exo: init exited with status 0"
+    ktest --name user-suite-smp4 --kernel build/exo.elf --append "init=/init" --expect-exit 33 --timeout 400 \
+        --qemu-arg=-smp --qemu-arg=4 --qemu-arg=-m --qemu-arg=512M \
+        --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio --expect-text "exo: init exited with status 0"
     echo "== unmodified busybox: sh -c 'echo hi | cat' as init"
     ktest --name busybox-pipe --kernel build/exo.elf --append "init=/bin/busybox -- sh -c 'echo hi | cat'" \
         --expect-exit 33 --timeout 60 --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio \

@@ -18,10 +18,11 @@ final class KernelSpinLock {
         CPU.disableInterrupts()
         while true {
             if word.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged { break }
-            // Wait with interrupts on if the caller had them on: the holder
-            // may be waiting for this CPU to answer a TLB-shootdown IPI.
+            // Wait with interrupts on if the caller had them on; either way
+            // answer TLB shootdowns while waiting: the holder may be waiting
+            // for this CPU's answer (see TLB).
             if enabled { CPU.enableInterrupts() }
-            while word.load(ordering: .relaxed) { exo_pause() }
+            while word.load(ordering: .relaxed) { exo_pause(); TLB.answerPendingShootdown() }
             CPU.disableInterrupts()
         }
         interruptsWereEnabled = enabled
@@ -44,7 +45,9 @@ final class KernelSpinLock {
         assert(!CPU.interruptsEnabled, "acquire needs interrupts off")
         while true {
             if word.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged { break }
-            while word.load(ordering: .relaxed) { exo_pause() }
+            // Interrupts are off: answer a TLB shootdown here, since the
+            // lock's holder may be waiting for it (see TLB).
+            while word.load(ordering: .relaxed) { exo_pause(); TLB.answerPendingShootdown() }
         }
         holder = SMP.currentIndex
     }

@@ -177,6 +177,41 @@ static void fatal_faults(void)
     CHECK("signals_child_sigterm", child_dies_with(SIGTERM, self_term));
 }
 
+/* A child busy in user mode (never entering the kernel, perhaps alone on
+ * another CPU) still gets signals: a handler runs, and SIGKILL kills it. */
+static void on_term_exit(int sig) { _exit(sig == SIGTERM ? 7 : 1); }
+
+static pid_t busy_child(int with_handler)
+{
+    int ready[2];
+    if (pipe(ready) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (with_handler)
+            set_handler(SIGTERM, on_term_exit, 0);
+        write(ready[1], "r", 1);
+        for (volatile unsigned long spin = 0;; spin++)
+            ;
+    }
+    char c;
+    read(ready[0], &c, 1);
+    close(ready[0]);
+    close(ready[1]);
+    return pid;
+}
+
+static void busy_targets(void)
+{
+    int status = 0;
+    pid_t pid = busy_child(0);
+    CHECK("signals_sigkill_busy_child", pid > 0 && kill(pid, SIGKILL) == 0 && waitpid(pid, &status, 0) == pid
+                                            && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    pid = busy_child(1);
+    CHECK("signals_handler_in_busy_child", pid > 0 && kill(pid, SIGTERM) == 0 && waitpid(pid, &status, 0) == pid
+                                               && WIFEXITED(status) && WEXITSTATUS(status) == 7);
+}
+
 static void sigchld(void)
 {
     set_handler(SIGCHLD, on_chld, 0);
@@ -235,6 +270,7 @@ int main(void)
     masks();
     caught_faults();
     fatal_faults();
+    busy_targets();
     sigchld();
     alarm_interrupts();
     altstack();

@@ -252,6 +252,11 @@ final class Process {
     func postLocked(_ signal: Signal, info: SignalInfo? = nil) {
         signals.post(signal, info: info)
         guard signals.hasDeliverable else { return }
-        for thread in threads { Scheduler.wake(thread) }
+        for thread in threads {
+            Scheduler.wake(thread)
+            // A thread busy in user mode elsewhere may not enter the kernel
+            // for a long time (no timer runs when it is alone on its CPU).
+            Scheduler.interruptIfRunningElsewhere(thread)
+        }
     }
 }

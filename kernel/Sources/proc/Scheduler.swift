@@ -158,6 +158,18 @@ enum Scheduler {
         makeReady(thread)
     }
 
+    /// Makes `thread`, if it is running on another CPU, enter the kernel
+    /// soon (a reschedule IPI, whose return to user mode acts on pending
+    /// signals). No effect otherwise.
+    static func interruptIfRunningElsewhere(_ thread: ThreadID) {
+        assert(lock.isHeldHere, "interruptIfRunningElsewhere needs the scheduler lock")
+        guard Threads.table[thread.index].state == .running else { return }
+        let me = SMP.currentIndex
+        for cpu in 0..<SMP.count where cpu != me && running[cpu] == thread {
+            LocalAPIC.sendInterrupt(to: SMP.cpus[cpu].apicID, vector: Interrupts.reschedule)
+        }
+    }
+
     /// Blocks the calling thread until `wake`; returns with the lock held.
     static func block() {
         precondition(lock.isHeldHere, "block needs the scheduler lock")

@@ -4,6 +4,7 @@
  */
 #include "utest.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -41,6 +42,36 @@ static void parent_and_child_ids(void)
     CHECK("forkwait_getppid", waitpid(pid, &status, 0) == pid && WIFEXITED(status)
                                   && WEXITSTATUS(status) == 0);
     CHECK("forkwait_raw_getpid", syscall(SYS_getpid) == parent);
+    CHECK("forkwait_gettid_single_thread", syscall(SYS_gettid) == parent);
+}
+
+/* The child's getpid and gettid (the kernel's fast path) report the id
+ * fork returned to the parent, also after many switches between the two. */
+static void child_ids_match_fork(void)
+{
+    int ids[2];
+    if (pipe(ids) != 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        long mine[2] = {0, 0};
+        for (int i = 0; i < 100; i++) {
+            mine[0] = syscall(SYS_getpid);
+            mine[1] = syscall(SYS_gettid);
+            sched_yield();
+        }
+        write(ids[1], mine, sizeof mine);
+        _exit(0);
+    }
+    long seen[2] = {-1, -1};
+    for (int i = 0; i < 100; i++)
+        sched_yield();
+    read(ids[0], seen, sizeof seen);
+    waitpid(pid, NULL, 0);
+    close(ids[0]);
+    close(ids[1]);
+    CHECK("forkwait_child_getpid_is_fork_result", seen[0] == pid);
+    CHECK("forkwait_child_gettid_is_fork_result", seen[1] == pid);
 }
 
 /* Memory is copied, not shared: the child's write is invisible here. */
@@ -211,6 +242,7 @@ int main(void)
 {
     exit_codes();
     parent_and_child_ids();
+    child_ids_match_fork();
     fork_copies_memory();
     exec_hello();
     exec_failures();

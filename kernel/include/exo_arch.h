@@ -212,6 +212,9 @@ extern uint64_t exo_stack_probe_saved_rsp;
 
 /* Ring 3 (syscall.S). */
 EXO_LINKER_SYMBOL(exo_syscall_entry)
+/* Nonzero: getpid and gettid are answered at the SYSCALL entry from the
+ * per-CPU record, without a kernel frame (cleared by exo.trace=syscalls). */
+extern uint8_t exo_syscall_fast_path;
 extern void exo_enter_user(const void *frame) __attribute__((noreturn));
 extern uint64_t exo_copy_user(void *dst, const void *src, uint64_t n);
 extern uint64_t exo_copy_user_smap(void *dst, const void *src, uint64_t n);

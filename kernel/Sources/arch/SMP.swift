@@ -28,6 +28,11 @@ enum SMP {
         /// The running thread's kernel stack top: SYSCALL's stack (TSS.rsp0
         /// holds the same for interrupts from ring 3).
         var kernelStackTop: UInt64 = 0
+        /// The running user thread's process and thread ids (its
+        /// `Threads.Record.userIDs`): the SYSCALL fast path answers getpid
+        /// and gettid from here. Offsets 40 and 44, as syscall.S expects.
+        var userProcessID: Int32 = 0
+        var userThreadID: Int32 = 0
     }
 
     /// This CPU's record.
@@ -58,6 +63,12 @@ enum SMP {
     static func initializeBootCPU() {
         let table = UnsafeMutablePointer<PerCPU>.allocate(capacity: maximumCPUs)
         table.initialize(repeating: PerCPU(), count: maximumCPUs)
+        // syscall.S reaches these fields by fixed offsets.
+        let base = UInt(bitPattern: table)
+        precondition(UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.kernelStackTop) { $0 }) - base == 32
+                     && UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.userProcessID) { $0 }) - base == 40
+                     && UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.userThreadID) { $0 }) - base == 44,
+                     "PerCPU layout differs from syscall.S's offsets")
         cpus = table
         let flags = UnsafeMutablePointer<Atomic<Bool>>.allocate(capacity: maximumCPUs)
         for index in 0..<maximumCPUs { (flags + index).initialize(to: Atomic(false)) }

@@ -39,6 +39,10 @@ enum Threads {
         var userFSBase: UInt64 = 0
         /// The process it belongs to (nil for kernel threads).
         var process: Process? = nil
+        /// getpid's and gettid's answers for a user thread, copied into the
+        /// per-CPU record when it is switched in (the SYSCALL fast path).
+        var userProcessID: Int32 = 0
+        var userThreadID: Int32 = 0
     }
 
     /// Loads what the CPU needs to run `next` besides its registers: for a
@@ -52,6 +56,8 @@ enum Threads {
         let loaded = CPU.cr3 & 0x000F_FFFF_FFFF_F000
         if root != 0 {
             UserMode.setKernelStack(top: table[next.index].stack!.top)
+            SMP.current.pointee.userProcessID = table[next.index].userProcessID
+            SMP.current.pointee.userThreadID = table[next.index].userThreadID
             CPU.write(UserMode.fsBaseMSR, table[next.index].userFSBase)
             if loaded != root { CPU.cr3 = root }
         } else if loaded != KernelAddressSpace.root {
@@ -125,6 +131,8 @@ enum Threads {
             table[slot.index].addressSpaceRoot = addressSpaceRoot
             table[slot.index].userFSBase = fsBase
             table[slot.index].process = process
+            table[slot.index].userProcessID = process.pid
+            table[slot.index].userThreadID = process.pid    // one thread per process
             live += 1
             spawned &+= 1
             Scheduler.entities[slot] = parent.map { Scheduler.entities[$0].forked() } ?? SchedEntity(parameters: Scheduler.parameters)

@@ -45,6 +45,11 @@ enum Syscalls {
     /// Fills the table and turns on SYSCALL on the boot CPU.
     static func initialize() {
         tracing = BootState.commandLine.value(of: "exo.trace")?.split(separator: ",").contains("syscalls") == true
+        // The entry's fast path (getpid, gettid) bypasses tracing, so it is
+        // off when tracing; `exo.syscall_fast_path=off` compares the two.
+        let fastPathWanted = BootState.commandLine.value(of: "exo.syscall_fast_path") != "off"
+        exo_syscall_fast_path = fastPathWanted && !tracing ? 1 : 0
+        if !fastPathWanted { Log.info("syscall: fast path off (exo.syscall_fast_path=off)") }
         registerProcessCalls()
         registerMemoryCalls()
         registerFileCalls()

@@ -4,7 +4,8 @@
  *
  * Per-CPU record (GS base in the kernel; SMP.swift's PerCPU mirrors it):
  *   0 self address, 8 index, 16 APIC id, 24 user RSP scratch,
- *   32 kernel stack top of the running thread (also TSS.rsp0).
+ *   32 kernel stack top of the running thread (also TSS.rsp0),
+ *   40 the running user thread's process id, 44 its thread id.
  *
  * A system call leaves on the thread's kernel stack the same frame an
  * exception from ring 3 does (TrapFrame.swift), with vector 0x100, so
@@ -12,6 +13,10 @@
  */
 #define PERCPU_USER_RSP     24
 #define PERCPU_KERNEL_STACK 32
+#define PERCPU_USER_PID     40
+#define PERCPU_USER_TID     44
+#define SYS_GETPID          39
+#define SYS_GETTID          186
 #define USER_DS             0x1b    /* GDT slot 3, RPL 3 */
 #define USER_CS             0x23    /* GDT slot 4, RPL 3 */
 #define SYSCALL_VECTOR      0x100
@@ -32,6 +37,11 @@
     .global exo_syscall_entry
 exo_syscall_entry:
     swapgs
+    cmpq $SYS_GETPID, %rax
+    je .Lfast_getpid
+    cmpq $SYS_GETTID, %rax
+    je .Lfast_gettid
+.Lslow_path:
     movq %rsp, %gs:PERCPU_USER_RSP
     movq %gs:PERCPU_KERNEL_STACK, %rsp
     pushq $USER_DS
@@ -67,6 +77,34 @@ exo_syscall_entry:
     popq %rax
     /* SYSRET: RCX and R11 equal the frame's RIP and RFLAGS (Swift checked). */
     movq 40(%rsp), %rsp            /* vector, error, rip, cs, rflags, then rsp */
+    swapgs
+    sysretq
+
+/*
+ * Fast path: calls that only read the running thread's ids are answered
+ * here, as checks, then commit. Checks: the fast path is on (off when
+ * tracing), and RCX (the user RIP SYSRET returns to) has bit 47 clear, so
+ * SYSRET cannot fault in ring 0 on a non-canonical address. Commit: RAX
+ * from the per-CPU record (set at every switch to a user thread), back by
+ * SYSRET with RCX and R11 as SYSCALL left them. No other register is
+ * touched, and nothing can be pending that the slow path would act on:
+ * signals posted to a running thread reach it by IPI.
+ */
+.Lfast_getpid:
+    testb $1, exo_syscall_fast_path(%rip)
+    jz .Lslow_path
+    btq $47, %rcx
+    jc .Lslow_path
+    movl %gs:PERCPU_USER_PID, %eax
+    swapgs
+    sysretq
+
+.Lfast_gettid:
+    testb $1, exo_syscall_fast_path(%rip)
+    jz .Lslow_path
+    btq $47, %rcx
+    jc .Lslow_path
+    movl %gs:PERCPU_USER_TID, %eax
     swapgs
     sysretq
 
@@ -149,3 +187,8 @@ exo_enter_user:
     COPY_USER exo_copy_user_smap, stac, clac
     COPY_STRING_USER exo_copy_string_user, , 
     COPY_STRING_USER exo_copy_string_user_smap, stac, clac
+
+    .section .data.syscall_fast_path, "aw"
+    .global exo_syscall_fast_path
+exo_syscall_fast_path:
+    .byte 0

@@ -84,6 +84,11 @@ if [ "$build_ok" = 1 ]; then
     ktest --name busybox-pipe --kernel build/exo.elf --append "init=/bin/busybox -- sh -c 'echo hi | cat'" \
         --expect-exit 33 --timeout 60 --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio \
         --expect-text "hi" --expect-text "exo: init exited with status 0"
+    echo "== exo.trace=syscalls prints every call, fast-path ones (getpid) included"
+    ktest --name syscall-trace --kernel build/exo.elf \
+        --append "init=/bin/busybox exo.trace=syscalls -- sh -c 'echo hi | cat'" \
+        --expect-exit 33 --timeout 60 --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio \
+        --expect-text "[pid 1] getpid() = 1" --expect-text "write(1, " --expect-text "exo: init exited with status 0"
     echo "== a failing init ends QEMU with 35"
     ktest --name init-failure --kernel build/exo.elf --append "init=/bin/busybox -- sh -c 'exit 3'" \
         --expect-exit 35 --timeout 60 --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio \

@@ -65,6 +65,10 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable {
     public static let notEmpty = Errno(rawValue: 39)
     /// EOVERFLOW: value too large for defined data type.
     public static let overflow = Errno(rawValue: 75)
+    /// EBADMSG: not a data message (a malformed message in an IPC ring).
+    public static let badMessage = Errno(rawValue: 74)
+    /// EMSGSIZE: message too long.
+    public static let messageTooLong = Errno(rawValue: 90)
     /// ETIMEDOUT: connection timed out.
     public static let timedOut = Errno(rawValue: 110)
 
@@ -104,7 +108,9 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable {
         case 39: "ENOTEMPTY"
         case 27: "EFBIG"
         case 40: "ELOOP"
+        case 74: "EBADMSG"
         case 75: "EOVERFLOW"
+        case 90: "EMSGSIZE"
         case 110: "ETIMEDOUT"
         default: "E?"
         }

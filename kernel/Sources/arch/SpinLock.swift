@@ -18,10 +18,14 @@ final class KernelSpinLock {
         CPU.disableInterrupts()
         while true {
             if word.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged { break }
-            // Wait with interrupts on if the caller had them on: the holder
-            // may be waiting for this CPU to answer a TLB-shootdown IPI.
+            // Wait with interrupts on if the caller had them on, and answer
+            // TLB shootdowns either way: the holder may be waiting for this
+            // CPU's acknowledgement (TLB.enableRemoteShootdown).
             if enabled { CPU.enableInterrupts() }
-            while word.load(ordering: .relaxed) { exo_pause() }
+            while word.load(ordering: .relaxed) {
+                TLB.answerPendingRequest()
+                exo_pause()
+            }
             CPU.disableInterrupts()
         }
         interruptsWereEnabled = enabled
@@ -44,7 +48,10 @@ final class KernelSpinLock {
         precondition(!CPU.interruptsEnabled, "acquire needs interrupts off")
         while true {
             if word.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged { break }
-            while word.load(ordering: .relaxed) { exo_pause() }
+            while word.load(ordering: .relaxed) {
+                TLB.answerPendingRequest()      // see TLB.enableRemoteShootdown
+                exo_pause()
+            }
         }
         holder = SMP.currentIndex
     }

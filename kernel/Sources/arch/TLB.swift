@@ -36,19 +36,32 @@ enum TLB {
 
     nonisolated(unsafe) private static var pending = ShootdownRequest(range: 0..<0, addressSpace: nil)
     nonisolated(unsafe) private static var acknowledgements: UnsafeMutablePointer<Atomic<Int>> = UnsafeMutablePointer(bitPattern: 8)!
+    /// Per CPU: a request is waiting for this CPU's flush. Set by the
+    /// initiator before its IPI; cleared by whoever answers first, the IPI
+    /// handler or a spin loop (`answerPendingRequest`).
+    nonisolated(unsafe) private static var requested: UnsafeMutablePointer<Atomic<Bool>> = UnsafeMutablePointer(bitPattern: 8)!
+    nonisolated(unsafe) private static var remoteEnabled = false
     static let shootdownLock = KernelSpinLock()
 
     /// Once other CPUs run: every shootdown interrupts them (vector 242)
     /// and waits until each has flushed.
+    ///
+    /// Deadlock rule: the initiator waits for every other CPU, and a CPU
+    /// that spins for a lock with interrupts off cannot take the IPI. So
+    /// every spin loop (KernelSpinLock) calls `answerPendingRequest`: a CPU
+    /// waiting for a lock that the initiator holds (or for `shootdownLock`
+    /// itself) still flushes and acknowledges. Without it, CPU A holding
+    /// lock X (say `KernelAddressSpace.lock`) while waiting for B's ack,
+    /// and B spinning for X with interrupts off, wait for each other forever.
     static func enableRemoteShootdown() {
         let counter = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 1)
         counter.initialize(to: Atomic(0))
         acknowledgements = counter
-        Interrupts.register(vector: Interrupts.tlbShootdown) {
-            let request = pending
-            flushLocally(request)
-            acknowledgements.pointee.add(1, ordering: .releasing)
-        }
+        let flags = UnsafeMutablePointer<Atomic<Bool>>.allocate(capacity: SMP.maximumCPUs)
+        for cpu in 0..<SMP.maximumCPUs { (flags + cpu).initialize(to: Atomic(false)) }
+        requested = flags
+        Interrupts.register(vector: Interrupts.tlbShootdown) { answerPendingRequest() }
+        remoteEnabled = true
         remoteDelivery = { request in
             shootdownLock.lock()
             defer { shootdownLock.unlock() }
@@ -57,6 +70,7 @@ enum TLB {
             let me = SMP.currentIndex
             var others = 0
             for cpu in 0..<SMP.count where cpu != me {
+                requested[cpu].store(true, ordering: .releasing)
                 LocalAPIC.sendInterrupt(to: SMP.cpus[cpu].apicID, vector: Interrupts.tlbShootdown)
                 others += 1
             }
@@ -67,6 +81,19 @@ enum TLB {
                 if spins == 2_000_000_000 { panic("TLB shootdown: a CPU did not answer") }
             }
         }
+    }
+
+    /// Flushes and acknowledges the request waiting for this CPU, if any.
+    /// Safe anywhere in the kernel (a TLB flush never hurts correctness);
+    /// called from the IPI handler and from every spin loop.
+    @inline(__always)
+    static func answerPendingRequest() {
+        guard remoteEnabled else { return }
+        let cpu = SMP.currentIndex
+        guard requested[cpu].load(ordering: .relaxed),
+              requested[cpu].exchange(false, ordering: .acquiring) else { return }
+        flushLocally(pending)
+        acknowledgements.pointee.add(1, ordering: .releasing)
     }
 
     private static func flushLocally(_ request: ShootdownRequest) {

@@ -39,6 +39,8 @@ enum Threads {
         var userFSBase: UInt64 = 0
         /// The process it belongs to (nil for kernel threads).
         var process: Process? = nil
+        /// The user thread it runs (nil for kernel threads).
+        var user: UserThread? = nil
     }
 
     /// Loads what the CPU needs to run `next` besides its registers: for a
@@ -117,14 +119,16 @@ enum Threads {
 
     /// A thread of a user process: runs `entry` (which enters ring 3 and
     /// never comes back) with the process's page tables loaded on every
-    /// switch to it.
-    static func spawnUser(name: StaticString, process: Process, addressSpaceRoot: UInt64, fsBase: UInt64,
-                          forkedFrom parent: ThreadID? = nil,
+    /// switch to it. `thread` joins `process` before it can run.
+    static func spawnUser(name: StaticString, process: Process, thread: UserThread, addressSpaceRoot: UInt64,
+                          fsBase: UInt64, forkedFrom parent: ThreadID? = nil,
                           _ entry: @escaping () -> Void) throws(MemoryError) -> ThreadID {
         try create(name: name, entry: entry) { slot in
             table[slot.index].addressSpaceRoot = addressSpaceRoot
             table[slot.index].userFSBase = fsBase
             table[slot.index].process = process
+            table[slot.index].user = thread
+            process.adoptLocked(thread, running: slot)
             live += 1
             spawned &+= 1
             Scheduler.entities[slot] = parent.map { Scheduler.entities[$0].forked() } ?? SchedEntity(parameters: Scheduler.parameters)
@@ -178,7 +182,7 @@ enum Threads {
         }
         let top = prepareStack(top: stack.top, thread: slot)
         Scheduler.withLock {
-            // Field by field: the record is 104 bytes and lives in place.
+            // Field by field: the record is 112 bytes and lives in place.
             table[slot.index].state = .blocked
             table[slot.index].name = name
             table[slot.index].savedStackPointer = top
@@ -189,6 +193,7 @@ enum Threads {
             table[slot.index].addressSpaceRoot = 0
             table[slot.index].userFSBase = 0
             table[slot.index].process = nil
+            table[slot.index].user = nil
             publish(slot)
         }
         return slot

@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -360,6 +361,75 @@ static void many_threads(void)
     CHECK("threads_50_detached", detached == 50);
 }
 
+/* ---- one address space: a remap is seen by the other threads ---------- */
+
+static volatile int *volatile shared_page;
+static volatile int remap_reader_saw;
+
+static void *read_until_two(void *arg)
+{
+    (void)arg;
+    long spins = 0;
+    /* Keeps the old translation hot in this CPU's TLB. */
+    while (shared_page[0] != 2 && ++spins < 2000000000L)
+        __asm__ volatile("" ::: "memory");
+    remap_reader_saw = shared_page[0];
+    return NULL;
+}
+
+static void remap_seen_by_other_thread(void)
+{
+    int *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    page[0] = 1;
+    shared_page = page;
+    pthread_t t;
+    pthread_create(&t, NULL, read_until_two, NULL);
+    sleep_ms(20);
+    /* A new frame at the same address: a stale TLB entry elsewhere would
+     * keep showing 1 from the freed frame. */
+    int *again = mmap(page, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    again[0] = 2;
+    pthread_join(t, NULL);
+    CHECK("threads_remap_seen_by_other_thread", again == page && remap_reader_saw == 2);
+    munmap(page, 4096);
+}
+
+#define MAP_WORKERS 4
+static volatile int map_errors;
+
+static void *map_churn(void *arg)
+{
+    int id = (int)(uintptr_t)arg;
+    for (int i = 0; i < 200; i++) {
+        size_t len = 4096 * (size_t)(1 + (i + id) % 4);
+        char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            map_errors++;
+            continue;
+        }
+        for (size_t off = 0; off < len; off += 4096)
+            p[off] = (char)(id + 1);
+        for (size_t off = 0; off < len; off += 4096)
+            if (p[off] != (char)(id + 1))
+                map_errors++;
+        if (i % 3 == 0)
+            mprotect(p, len, PROT_READ);
+        munmap(p, len);
+    }
+    return NULL;
+}
+
+static void mmap_churn(void)
+{
+    pthread_t t[MAP_WORKERS];
+    map_errors = 0;
+    for (uintptr_t i = 0; i < MAP_WORKERS; i++)
+        pthread_create(&t[i], NULL, map_churn, (void *)i);
+    for (int i = 0; i < MAP_WORKERS; i++)
+        pthread_join(t[i], NULL);
+    CHECK("threads_mmap_munmap_churn", map_errors == 0);
+}
+
 /* ---- what ends a threaded process -------------------------------------- */
 
 static void *exit_group_7(void *arg)
@@ -540,6 +610,8 @@ int main(void)
     signal_mask_per_thread();
     tgkill_one_thread();
     many_threads();
+    remap_seen_by_other_thread();
+    mmap_churn();
     process_endings();
     bad_clones();
     return utest_exit();

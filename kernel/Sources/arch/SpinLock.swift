@@ -18,11 +18,14 @@ final class KernelSpinLock {
         CPU.disableInterrupts()
         while true {
             if word.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged { break }
-            // Wait with interrupts on if the caller had them on; either way
-            // answer TLB shootdowns while waiting: the holder may be waiting
-            // for this CPU's answer (see TLB).
+            // Wait with interrupts on if the caller had them on, and answer
+            // TLB shootdowns either way: the holder may be waiting for this
+            // CPU's acknowledgement (TLB.enableRemoteShootdown).
             if enabled { CPU.enableInterrupts() }
-            while word.load(ordering: .relaxed) { exo_pause(); TLB.answerPendingShootdown() }
+            while word.load(ordering: .relaxed) {
+                TLB.answerPendingRequest()
+                exo_pause()
+            }
             CPU.disableInterrupts()
         }
         interruptsWereEnabled = enabled
@@ -45,9 +48,10 @@ final class KernelSpinLock {
         assert(!CPU.interruptsEnabled, "acquire needs interrupts off")
         while true {
             if word.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged { break }
-            // Interrupts are off: answer a TLB shootdown here, since the
-            // lock's holder may be waiting for it (see TLB).
-            while word.load(ordering: .relaxed) { exo_pause(); TLB.answerPendingShootdown() }
+            while word.load(ordering: .relaxed) {
+                TLB.answerPendingRequest()      // see TLB.enableRemoteShootdown
+                exo_pause()
+            }
         }
         holder = SMP.currentIndex
     }

@@ -33,46 +33,44 @@ enum TLB {
     static let globalPagesBit: UInt64 = 1 << 7
 
     // MARK: Cross-CPU shootdown (installed by `enableRemoteShootdown`)
-    //
-    // One request in flight at a time (`shootdownLock`), numbered by
-    // `generation`. A CPU answers a request once: it flushes, records the
-    // generation as serviced and adds one acknowledgement. It answers from
-    // the IPI handler, or, if it is spinning on a lock with interrupts off
-    // (when the IPI cannot be taken), from the lock's spin loop
-    // (`answerPendingShootdown`). Without the second way, a CPU spinning
-    // with interrupts off on a lock the requester holds would never answer,
-    // and both would wait forever.
 
     nonisolated(unsafe) private static var pending = ShootdownRequest(range: 0..<0, addressSpace: nil)
     nonisolated(unsafe) private static var acknowledgements: UnsafeMutablePointer<Atomic<Int>> = UnsafeMutablePointer(bitPattern: 8)!
-    /// The number of the request in `pending`; published after it.
-    nonisolated(unsafe) private static var generation: UnsafeMutablePointer<Atomic<UInt64>> = UnsafeMutablePointer(bitPattern: 8)!
-    /// Per CPU: the last generation it answered (written by that CPU only).
-    nonisolated(unsafe) private static var answered: UnsafeMutablePointer<UInt64> = UnsafeMutablePointer(bitPattern: 8)!
+    /// Per CPU: a request is waiting for this CPU's flush. Set by the
+    /// initiator before its IPI; cleared by whoever answers first, the IPI
+    /// handler or a spin loop (`answerPendingRequest`).
+    nonisolated(unsafe) private static var requested: UnsafeMutablePointer<Atomic<Bool>> = UnsafeMutablePointer(bitPattern: 8)!
     nonisolated(unsafe) private static var remoteEnabled = false
     static let shootdownLock = KernelSpinLock()
 
     /// Once other CPUs run: every shootdown interrupts them (vector 242)
     /// and waits until each has flushed.
+    ///
+    /// Deadlock rule: the initiator waits for every other CPU, and a CPU
+    /// that spins for a lock with interrupts off cannot take the IPI. So
+    /// every spin loop (KernelSpinLock) calls `answerPendingRequest`: a CPU
+    /// waiting for a lock that the initiator holds (or for `shootdownLock`
+    /// itself) still flushes and acknowledges. Without it, CPU A holding
+    /// lock X (say `KernelAddressSpace.lock`) while waiting for B's ack,
+    /// and B spinning for X with interrupts off, wait for each other forever.
     static func enableRemoteShootdown() {
-        acknowledgements = .allocate(capacity: 1)
-        acknowledgements.initialize(to: Atomic(0))
-        generation = .allocate(capacity: 1)
-        generation.initialize(to: Atomic(0))
-        answered = .allocate(capacity: SMP.maximumCPUs)
-        answered.initialize(repeating: 0, count: SMP.maximumCPUs)
-        Interrupts.register(vector: Interrupts.tlbShootdown) { answerPendingShootdown() }
+        let counter = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 1)
+        counter.initialize(to: Atomic(0))
+        acknowledgements = counter
+        let flags = UnsafeMutablePointer<Atomic<Bool>>.allocate(capacity: SMP.maximumCPUs)
+        for cpu in 0..<SMP.maximumCPUs { (flags + cpu).initialize(to: Atomic(false)) }
+        requested = flags
+        Interrupts.register(vector: Interrupts.tlbShootdown) { answerPendingRequest() }
+        remoteEnabled = true
         remoteDelivery = { request in
             shootdownLock.lock()
             defer { shootdownLock.unlock() }
-            let me = SMP.currentIndex
-            let number = generation.pointee.load(ordering: .relaxed) &+ 1
-            answered[me] = number              // flushed locally already
             pending = request
-            acknowledgements.pointee.store(0, ordering: .relaxed)
-            generation.pointee.store(number, ordering: .releasing)
+            acknowledgements.pointee.store(0, ordering: .releasing)
+            let me = SMP.currentIndex
             var others = 0
             for cpu in 0..<SMP.count where cpu != me {
+                requested[cpu].store(true, ordering: .releasing)
                 LocalAPIC.sendInterrupt(to: SMP.cpus[cpu].apicID, vector: Interrupts.tlbShootdown)
                 others += 1
             }
@@ -83,19 +81,17 @@ enum TLB {
                 if spins == 2_000_000_000 { panic("TLB shootdown: a CPU did not answer") }
             }
         }
-        remoteEnabled = true
     }
 
-    /// Flushes and acknowledges the request in flight if this CPU has not
-    /// yet: from the IPI, and from spin loops that wait with interrupts off.
+    /// Flushes and acknowledges the request waiting for this CPU, if any.
+    /// Safe anywhere in the kernel (a TLB flush never hurts correctness);
+    /// called from the IPI handler and from every spin loop.
     @inline(__always)
-    static func answerPendingShootdown() {
+    static func answerPendingRequest() {
         guard remoteEnabled else { return }
-        let number = generation.pointee.load(ordering: .acquiring)
-        let me = SMP.currentIndex
-        guard answered[me] != number else { return }
-        answered[me] = number
-        // `pending` is stable: the next request waits for this answer.
+        let cpu = SMP.currentIndex
+        guard requested[cpu].load(ordering: .relaxed),
+              requested[cpu].exchange(false, ordering: .acquiring) else { return }
         flushLocally(pending)
         acknowledgements.pointee.add(1, ordering: .releasing)
     }

@@ -51,7 +51,7 @@ final class Pipe {
             while buffer.isEmpty {
                 if writers == 0 { return [] }
                 if nonBlocking { throw .tryAgain }
-                if Process.current.signals.hasDeliverable { throw .interrupted }
+                if UserThread.current.hasDeliverableSignal { throw .interrupted }
                 readable.wait()
             }
             let taken = min(count, buffer.count)
@@ -67,14 +67,14 @@ final class Pipe {
             var written = 0
             while written < bytes.count {
                 if readers == 0 {
-                    Process.current.signals.post(.brokenPipe)
+                    Process.current.postLocked(.brokenPipe, to: UserThread.current)
                     if written > 0 { return written }
                     throw .brokenPipe
                 }
                 let room = Pipe.capacity - buffer.count
                 if room == 0 {
                     if nonBlocking { if written > 0 { return written }; throw .tryAgain }
-                    if Process.current.signals.hasDeliverable { if written > 0 { return written }; throw .interrupted }
+                    if UserThread.current.hasDeliverableSignal { if written > 0 { return written }; throw .interrupted }
                     writable.wait()
                     continue
                 }
@@ -212,11 +212,21 @@ final class FileDescription {
 
 /// A process's descriptor table: small integers to open files, each with
 /// its close-on-exec flag. The lowest free number is always the one used.
-struct FileTable {
+///
+/// Shared by the threads of a process, which may call into it from several
+/// CPUs at once: every operation holds `lock`. Lock order: table, then
+/// scheduler (reference counts). `released()` (pipe ends) runs after the
+/// table lock is dropped.
+final class FileTable {
     static let limit = 1024
-    private(set) var slots: [(file: FileDescription, closeOnExec: Bool)?] = []
+    private var slots: [(file: FileDescription, closeOnExec: Bool)?] = []
+    private let lock = KernelSpinLock()
 
     func file(_ descriptor: Int64) throws(Errno) -> FileDescription {
+        try lock.withLock { () throws(Errno) in try fileLocked(descriptor) }
+    }
+
+    private func fileLocked(_ descriptor: Int64) throws(Errno) -> FileDescription {
         guard descriptor >= 0, descriptor < Int64(slots.count), let slot = slots[Int(descriptor)] else {
             throw .badFileDescriptor
         }
@@ -224,38 +234,56 @@ struct FileTable {
     }
 
     func closeOnExecFlag(_ descriptor: Int64) throws(Errno) -> Bool {
-        _ = try file(descriptor)
-        return slots[Int(descriptor)]!.closeOnExec
+        try lock.withLock { () throws(Errno) in
+            _ = try fileLocked(descriptor)
+            return slots[Int(descriptor)]!.closeOnExec
+        }
     }
 
-    mutating func setCloseOnExec(_ descriptor: Int64, _ value: Bool) throws(Errno) {
-        let file = try file(descriptor)
-        slots[Int(descriptor)] = (file, value)
+    func setCloseOnExec(_ descriptor: Int64, _ value: Bool) throws(Errno) {
+        try lock.withLock { () throws(Errno) in
+            let file = try fileLocked(descriptor)
+            slots[Int(descriptor)] = (file, value)
+        }
     }
 
     /// Installs `file` at the lowest free descriptor at or above `minimum`.
-    mutating func install(_ file: FileDescription, closeOnExec: Bool, minimum: Int = 0) throws(Errno) -> Int {
-        var index = minimum
-        while index < slots.count && slots[index] != nil { index += 1 }
-        guard index < FileTable.limit else { throw .tooManyOpenFiles }
-        while slots.count <= index { slots.append(nil) }
-        slots[index] = (file, closeOnExec)
-        Scheduler.withLock { file.references += 1 }
-        return index
+    func install(_ file: FileDescription, closeOnExec: Bool, minimum: Int = 0) throws(Errno) -> Int {
+        try lock.withLock { () throws(Errno) -> Int in
+            var index = minimum
+            while index < slots.count && slots[index] != nil { index += 1 }
+            guard index < FileTable.limit else { throw .tooManyOpenFiles }
+            while slots.count <= index { slots.append(nil) }
+            slots[index] = (file, closeOnExec)
+            Scheduler.withLock { file.references += 1 }
+            return index
+        }
     }
 
     /// dup2/dup3: `file` at exactly `descriptor`, closing what was there.
-    mutating func install(_ file: FileDescription, at descriptor: Int, closeOnExec: Bool) throws(Errno) {
+    func install(_ file: FileDescription, at descriptor: Int, closeOnExec: Bool) throws(Errno) {
         guard descriptor >= 0 && descriptor < FileTable.limit else { throw .badFileDescriptor }
-        while slots.count <= descriptor { slots.append(nil) }
-        Scheduler.withLock { file.references += 1 }
-        if slots[descriptor] != nil { try close(Int64(descriptor)) }
-        slots[descriptor] = (file, closeOnExec)
+        let replaced = lock.withLock { () -> FileDescription? in
+            while slots.count <= descriptor { slots.append(nil) }
+            Scheduler.withLock { file.references += 1 }
+            let old = slots[descriptor]?.file
+            slots[descriptor] = (file, closeOnExec)
+            return old
+        }
+        if let replaced { drop(replaced) }
     }
 
-    mutating func close(_ descriptor: Int64) throws(Errno) {
-        let file = try file(descriptor)
-        slots[Int(descriptor)] = nil
+    func close(_ descriptor: Int64) throws(Errno) {
+        let file = try lock.withLock { () throws(Errno) -> FileDescription in
+            let file = try fileLocked(descriptor)
+            slots[Int(descriptor)] = nil
+            return file
+        }
+        drop(file)
+    }
+
+    /// One descriptor fewer refers to `file`; the last one releases it.
+    private func drop(_ file: FileDescription) {
         let last = Scheduler.withLock { () -> Bool in
             file.references -= 1
             return file.references == 0
@@ -263,20 +291,33 @@ struct FileTable {
         if last { file.released() }
     }
 
-    mutating func closeAll() {
-        for index in 0..<slots.count where slots[index] != nil { try? close(Int64(index)) }
-    }
+    func closeAll() { closeAll { _ in true } }
 
-    mutating func closeOnExec() {
-        for index in 0..<slots.count where slots[index]?.closeOnExec == true { try? close(Int64(index)) }
+    func closeOnExec() { closeAll { $0 } }
+
+    /// Closes every descriptor whose close-on-exec flag passes `which`.
+    private func closeAll(_ which: (Bool) -> Bool) {
+        let closed = lock.withLock { () -> [FileDescription] in
+            var closed: [FileDescription] = []
+            for index in 0..<slots.count {
+                if let slot = slots[index], which(slot.closeOnExec) {
+                    closed.append(slot.file)
+                    slots[index] = nil
+                }
+            }
+            return closed
+        }
+        for file in closed { drop(file) }
     }
 
     /// fork: the same open files under the same numbers.
     func duplicate() -> FileTable {
-        var copy = FileTable()
-        copy.slots = slots
-        Scheduler.withLock {
-            for slot in slots { slot?.file.references += 1 }
+        let copy = FileTable()
+        lock.withLock {
+            copy.slots = slots
+            Scheduler.withLock {
+                for slot in slots { slot?.file.references += 1 }
+            }
         }
         return copy
     }

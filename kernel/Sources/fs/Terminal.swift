@@ -118,7 +118,7 @@ enum Terminal {
         try Scheduler.withLockThrowing { () throws(Errno) -> [UInt8] in
             while ready.isEmpty && !endOfFile {
                 if nonBlocking { throw .tryAgain }
-                if Threads.table[Scheduler.current.index].process?.signals.hasDeliverable == true { throw .interrupted }
+                if UserThread.currentIfUser?.hasDeliverableSignal == true { throw .interrupted }
                 readers.wait()
             }
             if ready.isEmpty {

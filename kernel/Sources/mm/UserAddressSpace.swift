@@ -311,6 +311,14 @@ final class UserAddressSpace {
         if execute && !protection.contains(.execute) { return false }
         if !write && !execute && protection.isEmpty { return false }
         if let translation = mapper.translate(page) {
+            // Another thread of the process (on another CPU) resolved this
+            // page between our fault and our taking the lock: retry. A
+            // stale entry for the old state is dropped from this TLB.
+            let flags = translation.flags
+            if flags.contains(.user) && (!write || flags.contains(.writable)) && (!execute || !flags.contains(.noExecute)) {
+                exo_invlpg(page)
+                return true
+            }
             // Present: only a write to a copy-on-write page is fixable.
             guard write, !translation.flags.contains(.writable), !protection.isEmpty else { return false }
             let frame = translation.physicalAddress

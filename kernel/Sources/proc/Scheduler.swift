@@ -158,18 +158,6 @@ enum Scheduler {
         makeReady(thread)
     }
 
-    /// Makes `thread`, if it is running on another CPU, enter the kernel
-    /// soon (a reschedule IPI, whose return to user mode acts on pending
-    /// signals). No effect otherwise.
-    static func interruptIfRunningElsewhere(_ thread: ThreadID) {
-        assert(lock.isHeldHere, "interruptIfRunningElsewhere needs the scheduler lock")
-        guard Threads.table[thread.index].state == .running else { return }
-        let me = SMP.currentIndex
-        for cpu in 0..<SMP.count where cpu != me && running[cpu] == thread {
-            LocalAPIC.sendInterrupt(to: SMP.cpus[cpu].apicID, vector: Interrupts.reschedule)
-        }
-    }
-
     /// Blocks the calling thread until `wake`; returns with the lock held.
     static func block() {
         precondition(lock.isHeldHere, "block needs the scheduler lock")
@@ -203,9 +191,27 @@ enum Scheduler {
         }
     }
 
+    /// Sends a reschedule IPI to the CPU running `thread`, if that is not
+    /// this CPU: a thread in ring 3 there enters the kernel and, on its
+    /// way back, acts on pending signals (kill, exit_group). Lock held.
+    static func interruptIfRunningElsewhere(_ thread: ThreadID) {
+        precondition(lock.isHeldHere, "interruptIfRunningElsewhere needs the scheduler lock")
+        let me = SMP.currentIndex
+        for cpu in 0..<SMP.count where cpu != me && running[cpu] == thread {
+            LocalAPIC.sendInterrupt(to: SMP.cpus[cpu].apicID, vector: Interrupts.reschedule)
+        }
+    }
+
     /// Sleeps at least `nanoseconds` on the monotonic clock.
     static func sleep(nanoseconds: UInt64) {
-        withLock {
+        withLock { sleepLocked(nanoseconds: nanoseconds) }
+    }
+
+    /// `sleep` for a caller that holds the lock (so that its check of a
+    /// wake-up condition and the sleep are one step); returns with it held.
+    static func sleepLocked(nanoseconds: UInt64) {
+        precondition(lock.isHeldHere, "sleepLocked needs the scheduler lock")
+        do {
             let cpu = SMP.currentIndex
             let me = running[cpu]
             let (sum, overflow) = Clock.nanosecondsSinceBoot().addingReportingOverflow(nanoseconds)

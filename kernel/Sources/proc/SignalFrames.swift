@@ -48,32 +48,32 @@ enum SignalFrames {
 
     /// Delivers `signal` to `handler`: the interrupted context goes on the
     /// user stack, the handler starts with (signal, &info, &context).
-    static func push(signal: Signal, info: SignalInfo, action: SigAction, process: Process,
+    static func push(signal: Signal, info: SignalInfo, action: SigAction, thread: UserThread,
                      frame: UnsafeMutablePointer<TrapFrame>) throws(Failure) {
         // After sigsuspend, the handler returns to the caller's own mask.
         let savedMask = Scheduler.withLock { () -> SignalSet in
-            let saved = process.signals.maskAfterSuspend ?? process.signals.blocked
-            process.signals.maskAfterSuspend = nil
+            let saved = thread.maskAfterSuspend ?? thread.blocked
+            thread.maskAfterSuspend = nil
             return saved
         }
         let built: SignalFrame
         do {
             built = try builder.build(info: info, action: action, interrupted: registers(from: frame.pointee),
-                                      blocked: savedMask, alternateStack: process.alternateSignalStack,
+                                      blocked: savedMask, alternateStack: thread.alternateSignalStack,
                                       fpState: currentFPUState())
         } catch { throw .frame }
         do { try UserMode.writeBytes(built.bytes, to: built.frameAddress) } catch { throw .copy }
         Scheduler.withLock {
-            process.signals.blocked = built.blockedDuringHandler.removingUnblockable
-            if built.resetsDisposition { process.signals.setAction(.default, for: signal) }
-            if built.disarmsAlternateStack { process.alternateSignalStack = .disabled }
+            thread.blocked = built.blockedDuringHandler.removingUnblockable
+            if built.resetsDisposition { thread.process.setActionLocked(.default, for: signal) }
+            if built.disarmsAlternateStack { thread.alternateSignalStack = .disabled }
         }
         apply(built.handlerRegisters, to: &frame.pointee)
     }
 
     /// rt_sigreturn: reinstalls the context saved by `push` (sanitized by
     /// the builder: a forged frame cannot gain privileges).
-    static func pop(process: Process, frame: UnsafeMutablePointer<TrapFrame>) throws(Failure) {
+    static func pop(thread: UserThread, frame: UnsafeMutablePointer<TrapFrame>) throws(Failure) {
         let address = SignalFrameBuilder.frameAddress(atSignalReturnStackPointer: frame.pointee.rsp)
         let bytes: [UInt8]
         do { bytes = try UserMode.readBytes(at: address, count: SignalFrameLayout.frameSize) } catch { throw .copy }
@@ -86,7 +86,7 @@ enum SignalFrames {
             area.withUnsafeBytes { target.copyMemory(from: $0.baseAddress!, byteCount: FXSaveArea.size) }
             CPU.withInterruptsDisabled { exo_fxrstor(target) }
         }
-        Scheduler.withLock { process.signals.blocked = restored.blocked.removingUnblockable }
+        Scheduler.withLock { thread.blocked = restored.blocked.removingUnblockable }
         apply(restored.registers, to: &frame.pointee)
     }
 }

@@ -39,8 +39,12 @@ enum Threads {
         var userFSBase: UInt64 = 0
         /// The process it belongs to (nil for kernel threads).
         var process: Process? = nil
+        /// The user thread it runs (nil for kernel threads).
+        var user: UserThread? = nil
         /// getpid's and gettid's answers for a user thread, copied into the
-        /// per-CPU record when it is switched in (the SYSCALL fast path).
+        /// per-CPU record when it is switched in (the SYSCALL fast path):
+        /// plain copies of `process.pid` and `user.id`, so the switch
+        /// touches no object.
         var userProcessID: Int32 = 0
         var userThreadID: Int32 = 0
     }
@@ -63,6 +67,13 @@ enum Threads {
         } else if loaded != KernelAddressSpace.root {
             CPU.cr3 = KernelAddressSpace.root
         }
+    }
+
+    /// After a non-main thread's execve took the PID as its TID: the
+    /// fast path's copy follows, here and, if it runs, in this CPU's record.
+    static func setUserThreadID(of thread: ThreadID, to id: Int32) {
+        table[thread.index].userThreadID = id
+        if thread == Scheduler.current { SMP.current.pointee.userThreadID = id }
     }
 
     static let capacity = 4096
@@ -123,16 +134,18 @@ enum Threads {
 
     /// A thread of a user process: runs `entry` (which enters ring 3 and
     /// never comes back) with the process's page tables loaded on every
-    /// switch to it.
-    static func spawnUser(name: StaticString, process: Process, addressSpaceRoot: UInt64, fsBase: UInt64,
-                          forkedFrom parent: ThreadID? = nil,
+    /// switch to it. `thread` joins `process` before it can run.
+    static func spawnUser(name: StaticString, process: Process, thread: UserThread, addressSpaceRoot: UInt64,
+                          fsBase: UInt64, forkedFrom parent: ThreadID? = nil,
                           _ entry: @escaping () -> Void) throws(MemoryError) -> ThreadID {
         try create(name: name, entry: entry) { slot in
             table[slot.index].addressSpaceRoot = addressSpaceRoot
             table[slot.index].userFSBase = fsBase
             table[slot.index].process = process
+            table[slot.index].user = thread
             table[slot.index].userProcessID = process.pid
-            table[slot.index].userThreadID = process.pid    // one thread per process
+            table[slot.index].userThreadID = thread.id
+            process.adoptLocked(thread, running: slot)
             live += 1
             spawned &+= 1
             Scheduler.entities[slot] = parent.map { Scheduler.entities[$0].forked() } ?? SchedEntity(parameters: Scheduler.parameters)
@@ -186,7 +199,7 @@ enum Threads {
         }
         let top = prepareStack(top: stack.top, thread: slot)
         Scheduler.withLock {
-            // Field by field: the record is 104 bytes and lives in place.
+            // Field by field: the record is 112 bytes and lives in place.
             table[slot.index].state = .blocked
             table[slot.index].name = name
             table[slot.index].savedStackPointer = top
@@ -197,6 +210,7 @@ enum Threads {
             table[slot.index].addressSpaceRoot = 0
             table[slot.index].userFSBase = 0
             table[slot.index].process = nil
+            table[slot.index].user = nil
             publish(slot)
         }
         return slot

@@ -63,13 +63,17 @@ enum UserFaults {
         report(process, frame, signal: signal, detail: vector == .pageFault ? " address \(Hex.string(CPU.cr2))" : "")
         // A fault's signal cannot be blocked or ignored away: the
         // instruction would fault forever. Linux then kills the process.
-        let action = process.signals.action(for: signal)
-        var handled = false
-        if case .handler = action.disposition, !process.signals.blocked.contains(signal) { handled = true }
-        if !handled {
-            process.exit(status: WaitStatusWord.signaled(signal))
+        // The signal goes to the faulting thread; unhandled, it ends the
+        // whole process (every thread), as on Linux.
+        let thread = UserThread.current
+        let handled = Scheduler.withLock { () -> Bool in
+            if case .handler = process.signals.action(for: signal).disposition, !thread.blocked.contains(signal) { return true }
+            return false
         }
-        process.post(signal, info: info)
+        if !handled {
+            process.exitGroup(status: WaitStatusWord.signaled(signal))
+        }
+        process.post(signal, info: info, to: thread)
     }
 
     private static func report(_ process: Process, _ frame: TrapFrame, signal: Signal, detail: String) {

@@ -488,7 +488,7 @@ extension Syscalls {
                 try UserMode.writeBytes(table, to: c.a0)
                 return Int64(ready)
             }
-            if Process.current.signals.hasDeliverable { throw .interrupted }
+            if UserThread.current.hasDeliverableSignal { throw .interrupted }
             Scheduler.sleep(nanoseconds: 1_000_000)
         }
     }

@@ -12,7 +12,7 @@ import ExoX86
 extension Syscalls {
     static func registerProcessCalls() {
         register(.getpid) { _ throws(Errno) in Int64(Process.current.pid) }
-        register(.gettid) { _ throws(Errno) in Int64(Process.current.pid) }    // one thread per process
+        register(.gettid) { _ throws(Errno) in Int64(UserThread.current.id) }
         register(.getppid) { _ throws(Errno) in Int64(Process.current.parentPID) }
         register(.getpgrp) { _ throws(Errno) in Int64(Process.current.processGroup) }
         register(.getpgid) { c throws(Errno) in
@@ -34,8 +34,8 @@ extension Syscalls {
             process.processGroup = process.pid
             return Int64(process.pid)
         }
-        register(.exit) { c throws(Errno) in Process.current.exit(status: WaitStatusWord.exited(c.int32(c.a0))) }
-        register(.exitGroup) { c throws(Errno) in Process.current.exit(status: WaitStatusWord.exited(c.int32(c.a0))) }
+        register(.exit) { c throws(Errno) in Process.current.exitThread(code: c.int32(c.a0)) }
+        register(.exitGroup) { c throws(Errno) in Process.current.exitGroup(status: WaitStatusWord.exited(c.int32(c.a0))) }
         register(.fork) { c throws(Errno) in Int64(try Process.current.fork(frame: c.frame.pointee).pid) }
         register(.vfork) { c throws(Errno) in Int64(try Process.current.fork(frame: c.frame.pointee).pid) }
         register(.clone, clone)
@@ -45,8 +45,9 @@ extension Syscalls {
         }
         register(.wait4, wait4)
         register(.setTidAddress) { c throws(Errno) in
-            Process.current.clearChildTID = c.a0
-            return Int64(Process.current.pid)
+            let thread = UserThread.current
+            thread.clearChildTID = c.a0
+            return Int64(thread.id)
         }
         register(.archPrctl, archPrctl)
         register(.schedYield) { _ throws(Errno) in
@@ -82,6 +83,7 @@ extension Syscalls {
         register(.setrlimit) { c throws(Errno) in try resourceLimit(pid: 0, resource: c.a0, new: c.a1, old: 0) }
         register(.setRobustList) { c throws(Errno) in
             guard c.a1 == 24 else { throw .invalidArgument }       // sizeof(struct robust_list_head)
+            UserThread.current.robustList = c.a0
             return 0
         }
         register(.alarm) { c throws(Errno) in
@@ -117,10 +119,14 @@ extension Syscalls {
         }
         register(.kill, kill)
         register(.tgkill) { c throws(Errno) in
-            guard c.int32(c.a0) == Process.current.pid || Process.find(c.int32(c.a0)) != nil else { throw .noSuchProcess }
-            return try sendSignal(c.a2, to: c.int32(c.a1))
+            let group = c.int32(c.a0)
+            guard group > 0, c.int32(c.a1) > 0 else { throw .invalidArgument }
+            return try sendSignal(c.a2, toThread: c.int32(c.a1), inGroup: group)
         }
-        register(.tkill) { c throws(Errno) in try sendSignal(c.a1, to: c.int32(c.a0)) }
+        register(.tkill) { c throws(Errno) in
+            guard c.int32(c.a0) > 0 else { throw .invalidArgument }
+            return try sendSignal(c.a1, toThread: c.int32(c.a0), inGroup: nil)
+        }
     }
 
     private static func writeInterval(left: UInt64, interval: UInt64, to address: UInt64) throws(Errno) {
@@ -133,19 +139,42 @@ extension Syscalls {
         for address in [c.a0, c.a1, c.a2] { try UserMode.write(UInt32(0), to: address) }
     }
 
-    /// clone: fork-like clones (no CLONE_VM, or vfork's CLONE_VM|CLONE_VFORK,
-    /// served as a copy). Threads sharing the address space are not yet
-    /// supported: EINVAL, which musl's and glibc's pthread_create report.
+    /// clone: threads (CLONE_VM|CLONE_SIGHAND|CLONE_THREAD with CLONE_FS and
+    /// CLONE_FILES, as musl's and glibc's pthread_create ask) and fork-like
+    /// clones (no CLONE_VM, or vfork's CLONE_VM|CLONE_VFORK, served as a
+    /// copy). Flag checks in Linux's order (copy_process); combinations Exo
+    /// does not implement (CLONE_VM without a thread or vfork, a thread with
+    /// its own files or fs) are EINVAL.
+    ///
+    /// Arguments (x86_64): flags, stack, parent_tid, child_tid, tls.
     private static func clone(_ c: SyscallContext) throws(Errno) -> Int64 {
         let flags = CloneFlags(rawValue: c.a0 & ~CloneFlags.exitSignalMask)
+        let stack = c.a1, parentTID = c.a2, childTID = c.a3, tls = c.a4
         guard flags.isSubset(of: CloneFlags.known) else { throw .invalidArgument }
+        if flags.contains(.newMountNamespace) && flags.contains(.fileSystem) { throw .invalidArgument }
+        if flags.contains(.thread) && !flags.contains(.signalHandlers) { throw .invalidArgument }
+        if flags.contains(.signalHandlers) && !flags.contains(.virtualMemory) { throw .invalidArgument }
+        // CLONE_SETTLS takes an FS base, checked as ARCH_SET_FS checks it.
+        if flags.contains(.setTLS) && tls >= UserMode.userEnd { throw .notPermitted }
+        if flags.contains(.thread) {
+            guard flags.contains(.files) && flags.contains(.fileSystem) && !flags.contains(.vfork) else { throw .invalidArgument }
+            let process = Process.current
+            let fsBase = flags.contains(.setTLS) ? tls : Threads.table[Scheduler.current.index].userFSBase
+            let tid = try process.cloneThread(frame: c.frame.pointee, stack: stack, tls: fsBase,
+                                              clearChildTID: flags.contains(.childClearTID) ? childTID : 0) { tid in
+                // Before the thread runs, as Linux: both words are in the
+                // shared memory; a bad pointer is ignored, as Linux does.
+                if flags.contains(.parentSetTID) { try? UserMode.write(UInt32(bitPattern: tid), to: parentTID) }
+                if flags.contains(.childSetTID) { try? UserMode.write(UInt32(bitPattern: tid), to: childTID) }
+            }
+            return Int64(tid)
+        }
         if flags.contains(.virtualMemory) && !flags.contains(.vfork) { throw .invalidArgument }
-        if flags.contains(.thread) || flags.contains(.signalHandlers) { throw .invalidArgument }
         var frame = c.frame.pointee
-        if c.a1 != 0 { frame.rsp = c.a1 }                       // a new stack for the child
-        let child = try Process.current.fork(frame: frame)
-        if flags.contains(.parentSetTID) { try? UserMode.write(UInt32(bitPattern: child.pid), to: c.a2) }
-        if flags.contains(.childClearTID) { child.clearChildTID = c.a3 }
+        if stack != 0 { frame.rsp = stack }                      // a new stack for the child
+        let child = try Process.current.fork(frame: frame, fsBase: flags.contains(.setTLS) ? tls : nil)
+        if flags.contains(.parentSetTID) { try? UserMode.write(UInt32(bitPattern: child.pid), to: parentTID) }
+        if flags.contains(.childClearTID) { child.member(child.pid)?.clearChildTID = childTID }
         return Int64(child.pid)
     }
 
@@ -216,18 +245,24 @@ extension Syscalls {
         let bytes = try UserMode.readBytes(at: request, count: LinuxTimespec.byteSize)
         let duration = try LinuxTimespec(decoding: bytes, at: 0).validatedInterval()
         guard let nanoseconds = duration.totalNanoseconds else { throw .invalidArgument }
-        let process = Process.current
+        let thread = UserThread.current
         let deadline = Clock.nanosecondsSinceBoot() &+ UInt64(nanoseconds)
         while true {
             let now = Clock.nanosecondsSinceBoot()
             if now >= deadline { return 0 }
-            if process.signals.hasDeliverable {
+            // Check and sleep in one hold of the lock: a signal (or an exit
+            // order) posted in between would otherwise not wake us.
+            let interrupted = Scheduler.withLock { () -> Bool in
+                if thread.hasDeliverableSignal { return true }
+                Scheduler.sleepLocked(nanoseconds: deadline - now)
+                return false
+            }
+            if interrupted {
                 if remaining != 0 {
                     try UserMode.writeBytes(LinuxTimespec(totalNanoseconds: Int64(deadline - now)).encoded, to: remaining)
                 }
                 throw .interrupted
             }
-            Scheduler.sleep(nanoseconds: deadline - now)
         }
     }
 
@@ -267,12 +302,26 @@ extension Syscalls {
         return 0
     }
 
-    /// kill(pid, sig) for one process; signal 0 only checks it exists.
+    /// kill(pid, sig) for one process; signal 0 only checks it exists. A
+    /// TID names its process, as on Linux.
     static func sendSignal(_ raw: UInt64, to pid: Int32) throws(Errno) -> Int64 {
         guard raw <= 64 else { throw .invalidArgument }
-        guard let target = Process.find(pid), target.state == .running else { throw .noSuchProcess }
+        guard let target = Process.find(pid) ?? UserThread.find(pid)?.process, target.state == .running else {
+            throw .noSuchProcess
+        }
         guard raw != 0, let signal = Signal(rawValue: Int32(raw)) else { return 0 }
         target.post(signal, info: SignalInfo.killed(by: Process.current.pid, uid: 0, signal: signal))
+        return 0
+    }
+
+    /// tgkill (with `group`) and tkill: `signal` for one thread only.
+    static func sendSignal(_ raw: UInt64, toThread tid: Int32, inGroup group: Int32?) throws(Errno) -> Int64 {
+        guard raw <= 64 else { throw .invalidArgument }
+        guard let thread = UserThread.find(tid), group == nil || thread.process.pid == group,
+              thread.process.state == .running else { throw .noSuchProcess }
+        guard raw != 0, let signal = Signal(rawValue: Int32(raw)) else { return 0 }
+        let info = SignalInfo(signal: signal, code: .threadKill, details: .sender(pid: Process.current.pid, uid: 0))
+        thread.process.post(signal, info: info, to: thread)
         return 0
     }
 }

@@ -14,33 +14,39 @@ extension Syscalls {
             guard c.a3 == 8 else { throw .invalidArgument }            // sizeof(sigset_t) in the kernel ABI
             guard let signal = Signal(argument: c.a0) else { throw .invalidArgument }
             let process = Process.current
-            if c.a2 != 0 { try UserMode.writeBytes(process.signals.action(for: signal).encoded, to: c.a2) }
+            let old = Scheduler.withLock { process.signals.action(for: signal) }
             if c.a1 != 0 {
                 guard !signal.isUncatchable else { throw .invalidArgument }
                 let action = try SigAction(decoding: try UserMode.readBytes(at: c.a1, count: SigAction.byteSize), at: 0)
-                Scheduler.withLock { process.signals.setAction(action.storable, for: signal) }
+                process.setAction(action.storable, for: signal)
             }
+            if c.a2 != 0 { try UserMode.writeBytes(old.encoded, to: c.a2) }
             return 0
         }
         register(.rtSigprocmask) { c throws(Errno) in
             guard c.a3 == 8 else { throw .invalidArgument }
-            let process = Process.current
-            let old = process.signals.blocked
+            let thread = UserThread.current
+            let old = thread.blocked
             if c.a1 != 0 {
                 let set = SignalSet(rawValue: try UserMode.read(UInt64.self, at: c.a1)).removingUnblockable
-                switch c.a0 {
-                case 0: process.signals.blocked = old.union(set)
-                case 1: process.signals.blocked = old.subtracting(set)
-                case 2: process.signals.blocked = set
-                default: throw .invalidArgument
+                guard c.a0 <= 2 else { throw .invalidArgument }
+                Scheduler.withLock {
+                    switch c.a0 {
+                    case 0: thread.blocked = old.union(set)
+                    case 1: thread.blocked = old.subtracting(set)
+                    default: thread.blocked = set
+                    }
                 }
+            } else if c.a0 > 2 {
+                throw .invalidArgument
             }
             if c.a2 != 0 { try UserMode.write(old.rawValue, to: c.a2) }
             return 0
         }
         register(.rtSigpending) { c throws(Errno) in
-            let process = Process.current
-            try UserMode.write(process.signals.pending.intersection(process.signals.blocked).rawValue, to: c.a0)
+            let thread = UserThread.current
+            let pending = Scheduler.withLock { thread.pending.set.union(thread.process.signals.pending.set) }
+            try UserMode.write(pending.intersection(thread.blocked).rawValue, to: c.a0)
             return 0
         }
         register(.rtSigreturn) { c throws(Errno) in
@@ -48,17 +54,17 @@ extension Syscalls {
             return Int64(bitPattern: c.frame.pointee.rax)                 // the interrupted RAX, restored
         }
         register(.sigaltstack) { c throws(Errno) in
-            let process = Process.current
-            let old = process.alternateSignalStack
+            let thread = UserThread.current
+            let old = thread.alternateSignalStack
             if c.a0 != 0 {
                 let requested = try SignalStack(decoding: try UserMode.readBytes(at: c.a0, count: SignalStack.byteSize), at: 0)
                 guard requested.flags.isSubset(of: [.disable, .autoDisarm]) else { throw .invalidArgument }
                 if requested.flags.contains(.disable) {
-                    process.alternateSignalStack = .disabled
+                    thread.alternateSignalStack = .disabled
                 } else {
                     guard requested.size >= SignalStack.minimumSize else { throw .outOfMemory }
                     guard UserMode.isUserRange(requested.base, requested.size) else { throw .badAddress }
-                    process.alternateSignalStack = requested
+                    thread.alternateSignalStack = requested
                 }
             }
             if c.a1 != 0 { try UserMode.writeBytes(old.encoded, to: c.a1) }
@@ -66,18 +72,18 @@ extension Syscalls {
         }
         register(.futex) { c throws(Errno) in try Futexes.call(c) }
         register(.pause) { _ throws(Errno) in
-            let process = Process.current
-            Scheduler.withLock { while !process.signals.hasDeliverable { Scheduler.block() } }
+            let thread = UserThread.current
+            Scheduler.withLock { while !thread.hasDeliverableSignal { Scheduler.block() } }
             throw .interrupted
         }
         register(.rtSigsuspend) { c throws(Errno) in
             guard c.a1 == 8 else { throw .invalidArgument }
             let mask = SignalSet(rawValue: try UserMode.read(UInt64.self, at: c.a0)).removingUnblockable
-            let process = Process.current
+            let thread = UserThread.current
             Scheduler.withLock {
-                process.signals.maskAfterSuspend = process.signals.blocked
-                process.signals.blocked = mask
-                while !process.signals.hasDeliverable { Scheduler.block() }
+                thread.maskAfterSuspend = thread.blocked
+                thread.blocked = mask
+                while !thread.hasDeliverableSignal { Scheduler.block() }
             }
             throw .interrupted
         }
@@ -86,28 +92,33 @@ extension Syscalls {
 
 /// Signal delivery on the way back to ring 3, and the return from handlers.
 enum SignalDelivery {
-    /// Acts on the lowest pending unblocked signal of the calling thread's
-    /// process, if any: default actions end the process (or do nothing),
-    /// a handler gets a frame on the user stack. `frame` is the saved
-    /// user context that the return to ring 3 will load.
+    /// Acts on what waits for the calling thread: first an order to exit
+    /// (exit_group or a fatal signal in another thread, execve), then the
+    /// lowest pending unblocked signal, the thread's own before the
+    /// process's: default actions end the process (or do nothing), a handler
+    /// gets a frame on the user stack. `frame` is the saved user context
+    /// that the return to ring 3 will load.
     static func deliverPending(_ frame: UnsafeMutablePointer<TrapFrame>) {
-        guard let process = Threads.table[Scheduler.current.index].process else { return }
+        guard let thread = Threads.table[Scheduler.current.index].user else { return }
+        let process = thread.process
         while true {
-            let next: (Signal, SigAction, SignalInfo)? = Scheduler.withLock {
-                guard let signal = process.signals.pending.nextDeliverable(blocked: process.signals.blocked) else { return nil }
-                let info = process.signals.take(signal)
-                return (signal, process.signals.action(for: signal), info)
-            }
-            guard let (signal, action, info) = next else {
-                // A sigsuspend that no handler consumed gets its mask back.
-                Scheduler.withLock {
-                    if let mask = process.signals.maskAfterSuspend {
-                        process.signals.blocked = mask
-                        process.signals.maskAfterSuspend = nil
-                    }
+            let next: (Signal, SigAction, SignalInfo)?? = Scheduler.withLock {
+                if thread.mustExit { return .some(nil) }
+                if let signal = thread.pending.set.nextDeliverable(blocked: thread.blocked) {
+                    return (signal, process.signals.action(for: signal), thread.pending.take(signal))
                 }
-                return
+                if let signal = process.signals.pending.set.nextDeliverable(blocked: thread.blocked) {
+                    return (signal, process.signals.action(for: signal), process.signals.pending.take(signal))
+                }
+                // A sigsuspend that no handler consumed gets its mask back.
+                if let mask = thread.maskAfterSuspend {
+                    thread.blocked = mask
+                    thread.maskAfterSuspend = nil
+                }
+                return nil
             }
+            guard let taken = next else { return }
+            guard let (signal, action, info) = taken else { process.exitThread(code: 0) }
             switch action.disposition {
             case .ignore:
                 continue
@@ -115,14 +126,14 @@ enum SignalDelivery {
                 switch signal.defaultAction {
                 case .ignore, .continue, .stop: continue
                 case .terminate, .coreDump:
-                    process.exit(status: WaitStatusWord.signaled(signal))
+                    process.exitGroup(status: WaitStatusWord.signaled(signal))
                 }
             case .handler:
                 do {
-                    try SignalFrames.push(signal: signal, info: info, action: action, process: process, frame: frame)
+                    try SignalFrames.push(signal: signal, info: info, action: action, thread: thread, frame: frame)
                 } catch {
                     // No room for the frame on the user stack: as Linux, SIGSEGV kills.
-                    process.exit(status: WaitStatusWord.signaled(.segmentationViolation))
+                    process.exitGroup(status: WaitStatusWord.signaled(.segmentationViolation))
                 }
                 return
             }
@@ -131,9 +142,9 @@ enum SignalDelivery {
 
     /// rt_sigreturn: restores the context saved by `push`.
     static func returnFromHandler(_ frame: UnsafeMutablePointer<TrapFrame>) throws(Errno) {
-        guard let process = Threads.table[Scheduler.current.index].process else { throw .invalidArgument }
-        do { try SignalFrames.pop(process: process, frame: frame) } catch {
-            process.exit(status: WaitStatusWord.signaled(.segmentationViolation))
+        guard let thread = Threads.table[Scheduler.current.index].user else { throw .invalidArgument }
+        do { try SignalFrames.pop(thread: thread, frame: frame) } catch {
+            thread.process.exitGroup(status: WaitStatusWord.signaled(.segmentationViolation))
         }
     }
 }

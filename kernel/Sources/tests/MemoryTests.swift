@@ -17,6 +17,7 @@ enum MemoryTests {
         KernelTest(name: "writing_text_faults", body: textIsReadOnly),
         KernelTest(name: "map_translate_unmap", body: mapTranslateUnmap),
         KernelTest(name: "remap_with_shootdown_is_visible", body: shootdown),
+        KernelTest(name: "concurrent_shootdowns_from_every_cpu_complete", body: concurrentShootdowns),
         KernelTest(name: "device_mapping_is_uncached", body: deviceMapping),
         KernelTest(name: "kernel_stack_overflow_hits_its_guard_page", body: stackOverflow),
         KernelTest(name: "cpu_protections_match_the_cpu_model", body: protections),
@@ -171,6 +172,36 @@ enum MemoryTests {
         t.expect(TLB.shootdownCount > before, "the unmap went through the shootdown interface")
         _ = try? PhysicalMemory.free(first, order: 0)
         _ = try? KernelVirtualMemory.freeStack(stack)
+    }
+
+    /// One thread per CPU shoots down at once, each while holding a lock
+    /// of its own with interrupts off, as munmap does under its address
+    /// space's lock in two processes (or KernelAddressSpace.unmap beside
+    /// a user munmap). The CPU that loses the race for the shootdown lock
+    /// spins with interrupts off and must still acknowledge the winner's
+    /// request; before TLB.answerPendingRequest ran in spin loops, both
+    /// waited for each other forever.
+    static func concurrentShootdowns(_ t: TestContext) {
+        final class Worker { let lock = KernelSpinLock(); var rounds = 0 }
+        let rounds = 2000
+        let before = TLB.remoteRequests
+        let page = exo_boot_percpu_address() & ~(KernelLayout.pageSize - 1)    // any kernel page: a flush is harmless
+        var workers: [(ThreadID, Worker)] = []
+        for cpu in 0..<SMP.count {
+            let worker = Worker()
+            guard let thread = try? Threads.spawn(name: "shootdown storm", pinnedTo: CPUID(cpu), {
+                for _ in 0..<rounds {
+                    worker.lock.withLock { TLB.shootdown(page..<(page + KernelLayout.pageSize)) }
+                    worker.rounds += 1
+                }
+            }) else { return t.expect(false, "spawn on CPU \(cpu)") }
+            workers.append((thread, worker))
+        }
+        for (thread, worker) in workers {
+            Threads.join(thread)
+            t.expectEqual(worker.rounds, rounds, "every shootdown finished")
+        }
+        if SMP.count > 1 { t.expect(TLB.remoteRequests >= before + UInt64(rounds), "the shootdowns went to the other CPUs") }
     }
 
     static func deviceMapping(_ t: TestContext) {

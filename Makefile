@@ -36,7 +36,7 @@ LD_FLAGS := -T $(ARCH)/linker.ld -nostdlib -static -z max-page-size=4096 --gc-se
 SWIFT_LIBS := $(TOOLCHAIN)/../lib/swift/embedded/x86_64-unknown-none-elf/libswiftUnicodeDataTables.a
 
 # Pure modules in dependency order, and what each imports.
-PURE_MODULES := ExoKit ExoX86 ExoBoot ExoMemory ExoSched ExoABI ExoFS
+PURE_MODULES := ExoKit ExoX86 ExoBoot ExoMemory ExoSched ExoABI ExoFS ExoIPC
 KERNEL_SOURCES := $(shell find kernel/Sources -name '*.swift' | sort)
 ASM_OBJECTS := $(KBUILD)/boot.o $(KBUILD)/traps.o $(KBUILD)/probes.o $(KBUILD)/switch.o $(KBUILD)/trampoline.o $(KBUILD)/syscall.o
 C_OBJECTS := $(KBUILD)/runtime.o
@@ -76,6 +76,7 @@ $(eval $(call pure_module,ExoMemory,ExoKit ExoX86))
 $(eval $(call pure_module,ExoSched,ExoKit))
 $(eval $(call pure_module,ExoABI,ExoKit))
 $(eval $(call pure_module,ExoFS,ExoKit ExoABI))
+$(eval $(call pure_module,ExoIPC,ExoKit))
 
 $(KBUILD)/ExoKernel.o: $(KERNEL_SOURCES) $(PURE_OBJECTS) kernel/include/exo_arch.h
 	swiftc $(SWIFT_FLAGS) -module-name ExoKernel -I $(MODULES) -I kernel/include \

@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ExoSched", targets: ["ExoSched"]),
         .library(name: "ExoABI", targets: ["ExoABI"]),
         .library(name: "ExoFS", targets: ["ExoFS"]),
+        .library(name: "ExoIPC", targets: ["ExoIPC"]),
         .executable(name: "ExoAllocBench", targets: ["ExoAllocBench"]),
     ],
     targets: [
@@ -37,6 +38,9 @@ let package = Package(
         .target(name: "ExoABI", dependencies: ["ExoKit"]),
         // File trees: the in-memory tree the initial ramdisk unpacks into.
         .target(name: "ExoFS", dependencies: ["ExoKit", "ExoABI"]),
+        // Fusion Rings: the shared-memory ring protocol (64-byte slots, 56
+        // bytes inline), capability handle tables, in-flight transfers.
+        .target(name: "ExoIPC", dependencies: ["ExoKit"]),
         // Host-only: the heap core against the C library's malloc/free
         // (tools/alloc_bench.py swaps in jemalloc, mimalloc, tcmalloc).
         .executableTarget(name: "ExoAllocBench", dependencies: ["ExoKit", "ExoMemory"]),
@@ -47,5 +51,6 @@ let package = Package(
         .testTarget(name: "ExoSchedTests", dependencies: ["ExoSched"]),
         .testTarget(name: "ExoABITests", dependencies: ["ExoABI"], exclude: ["Fixtures/initrd-small.cpio"]),
         .testTarget(name: "ExoFSTests", dependencies: ["ExoFS", "ExoABI"]),
+        .testTarget(name: "ExoIPCTests", dependencies: ["ExoIPC", "ExoKit"]),
     ]
 )

@@ -125,7 +125,9 @@ public struct FusionRing: @unchecked Sendable {
     private func claim() throws(IPCError) -> UInt64 {
         let tail = word64(at: RingLayout.tailOffset)
         var position = tail.pointee.load(ordering: .relaxed)
-        while true {
+        // Bounded: honest producers each take a slot per lost race, so a
+        // ring that keeps us looping longer than that is being scribbled on.
+        for _ in 0..<(capacity &* 4 &+ 64) {
             let state = Int32(bitPattern: sequence(ofSlot: position).pointee.load(ordering: .acquiring)
                 &- UInt32(truncatingIfNeeded: position))
             if state == 0 {
@@ -140,9 +142,15 @@ public struct FusionRing: @unchecked Sendable {
             } else if state < 0 {
                 throw .full                   // the slot still holds last lap's message
             } else {
-                position = tail.pointee.load(ordering: .relaxed)   // another producer got there first
+                // Another producer claimed `position` (its claim precedes its
+                // publish, so the tail has moved on). If it has not, the
+                // slot's sequence is not one our protocol writes.
+                let reloaded = tail.pointee.load(ordering: .relaxed)
+                if reloaded == position || !flags.contains(.multiProducer) { throw .corrupt }
+                position = reloaded
             }
         }
+        throw .corrupt
     }
 
     // MARK: Receiving (one consumer)

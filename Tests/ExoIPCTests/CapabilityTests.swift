@@ -1,0 +1,95 @@
+import ExoKit
+import Testing
+@testable import ExoIPC
+
+final class Object {
+    let name: String
+    init(_ name: String) { self.name = name }
+}
+
+@Suite("Capabilities: handle tables with rights")
+struct HandleTableTests {
+    @Test func lookupChecksRights() throws {
+        var table = HandleTable<Object>()
+        let ring = Object("ring")
+        let handle = try table.insert(ring, rights: [.send])
+        #expect(handle.rawValue > 0)
+        #expect(try table.lookup(handle, requiring: .send) === ring)
+        #expect(throws: IPCError.insufficientRights) { try table.lookup(handle, requiring: .receive) }
+        #expect(throws: IPCError.insufficientRights) { try table.lookup(handle, requiring: [.send, .grant]) }
+        #expect(IPCError.insufficientRights.errno == .notPermitted)
+    }
+
+    @Test func closedHandlesStayDeadWhenTheSlotIsReused() throws {
+        var table = HandleTable<Object>()
+        let first = try table.insert(Object("a"), rights: .all)
+        try table.remove(first)
+        let second = try table.insert(Object("b"), rights: .all)
+        #expect(second != first)
+        #expect(throws: IPCError.invalidHandle) { try table.lookup(first, requiring: []) }
+        #expect(try table.lookup(second, requiring: []).name == "b")
+        #expect(throws: IPCError.invalidHandle) { try table.remove(first) }
+        #expect(IPCError.invalidHandle.errno == .badFileDescriptor)
+    }
+
+    @Test func forgedHandlesAreRefused() throws {
+        var table = HandleTable<Object>()
+        _ = try table.insert(Object("a"), rights: .all)
+        for raw: Int32 in [0, -1, 1, Int32.max, Int32.min, 1 << 16, 2 << 16 | 0, 1 << 16 | 5] {
+            if raw == 1 << 16 { continue }           // the one live handle (index 0, generation 1)
+            #expect(throws: IPCError.invalidHandle) { try table.lookup(Handle(rawValue: raw), requiring: []) }
+        }
+    }
+
+    @Test func duplicatesOnlyLoseRights() throws {
+        var table = HandleTable<Object>()
+        let full = try table.insert(Object("r"), rights: [.send, .receive, .transfer])
+        let sendOnly = try table.duplicate(full, rights: .send, requireTransfer: true)
+        #expect(try table.entry(sendOnly).rights == .send)
+        #expect(throws: IPCError.insufficientRights) { try table.duplicate(sendOnly, rights: [.send, .receive]) }
+        #expect(throws: IPCError.insufficientRights) { try table.duplicate(sendOnly, rights: .send, requireTransfer: true) }
+    }
+
+    @Test func tableHasALimit() throws {
+        var table = HandleTable<Object>(limit: 3)
+        for index in 0..<3 { _ = try table.insert(Object("\(index)"), rights: []) }
+        #expect(throws: IPCError.tableFull) { try table.insert(Object("x"), rights: []) }
+        #expect(table.count == 3)
+        #expect(table.removeAll().count == 3 && table.count == 0)
+    }
+}
+
+@Suite("Transfers: grants and handles in flight")
+struct TransferTableTests {
+    @Test func redeemedOnceOnTheRightRingOnly() throws {
+        var table = TransferTable<String>()
+        let a = Object("a"), b = Object("b")             // alive, so the identifiers differ
+        let ringA = ObjectIdentifier(a), ringB = ObjectIdentifier(b)
+        let id = try table.park("pages", ring: ringA, sender: 7)
+        #expect(id != 0 && table.isParked(id))
+        #expect(throws: IPCError.invalidHandle) { try table.redeem(id, ring: ringB) }
+        #expect(try table.redeem(id, ring: ringA).item == "pages")
+        #expect(throws: IPCError.invalidHandle) { try table.redeem(id, ring: ringA) }
+        withExtendedLifetime((a, b)) {}
+    }
+
+    @Test func aDyingSendersTransfersAreWithdrawn() throws {
+        var table = TransferTable<Int>()
+        let ring = ObjectIdentifier(Object("r"))
+        let kept = try table.park(1, ring: ring, sender: 1)
+        let lost = try table.park(2, ring: ring, sender: 2)
+        let withdrawn = table.withdraw { $0.sender == 2 }
+        #expect(withdrawn.map(\.item) == [2])
+        #expect(table.isParked(kept) && !table.isParked(lost))
+    }
+
+    @Test func grantDescriptorRoundTripsAndRejectsWrongSizes() throws {
+        var bytes = [UInt8](repeating: 0, count: GrantDescriptor.size)
+        bytes.withUnsafeMutableBytes { GrantDescriptor(id: 42, length: 65_536).encode(into: $0) }
+        let decoded = try bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws in try GrantDescriptor.decode(raw) }
+        #expect(decoded == GrantDescriptor(id: 42, length: 65_536))
+        #expect(throws: IPCError.corrupt) {
+            try bytes.dropLast().withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws in try GrantDescriptor.decode(raw) }
+        }
+    }
+}

@@ -258,6 +258,24 @@ public struct BuddyAllocator {
         return address(of: head)
     }
 
+    /// Turns an allocated block of 2^order frames into 2^order allocated
+    /// single frames, each then freed on its own with order 0 (Linux's
+    /// split_page): for memory that must be contiguous when allocated but is
+    /// released page by page (a ring's pages, mapped and unmapped by
+    /// processes one by one). Throws, changing nothing, unless `address`
+    /// heads an allocated block of exactly `order`.
+    public mutating func split(_ address: UInt64, order: Int) throws(MemoryError) {
+        guard order >= 0 && order <= Self.maxOrder else { throw .invalidRequest }
+        guard Alignment.isAligned(address, to: Self.frameSize << UInt64(order)) else { throw .misaligned(address) }
+        guard span.contains(address) else { throw .outOfRange(address) }
+        let index = self.index(of: address)
+        guard index + (1 << order) <= frameCount, records[index].state == .allocatedHead,
+              Int(records[index].order) == order else { throw .notAllocated(address) }
+        for frame in index..<(index + (1 << order)) {
+            records[frame] = FrameRecord(next: Self.noLink, prev: Self.noLink, order: 0, state: .allocatedHead)
+        }
+    }
+
     /// Returns a block from `allocate(order:)` with the same order, merging
     /// it with free buddies.
     ///

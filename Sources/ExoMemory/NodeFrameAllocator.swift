@@ -308,6 +308,14 @@ public struct NodeFrameAllocator {
         throw .outOfMemory
     }
 
+    /// `BuddyAllocator.split` in the zone that owns `address`.
+    public mutating func split(_ address: UInt64, order: Int) throws(MemoryError) {
+        for zone in 0..<zoneCount where address >= zoneStarts[zone] && address < zoneEnds[zone] {
+            return try buddies[zone].split(address, order: order)
+        }
+        throw .outOfRange(address)
+    }
+
     /// Returns a block from `allocate` to the zone that owns it.
     ///
     /// Throws, with nothing changed, `.outOfRange` for an address outside

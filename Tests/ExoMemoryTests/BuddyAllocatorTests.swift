@@ -33,6 +33,20 @@ struct BuddyAllocatorTests {
         return fixture
     }
 
+    @Test func splitBlockIsFreedFrameByFrameAndCoalescesBack() throws {
+        let fixture = try fullyAdded()
+        let block = try fixture.allocator.allocate(order: 2)
+        #expect(throws: MemoryError.notAllocated(block)) { try fixture.allocator.split(block, order: 1) }
+        #expect(throws: MemoryError.notAllocated(block + frame)) { try fixture.allocator.split(block + frame, order: 0) }
+        try fixture.allocator.split(block, order: 2)
+        #expect(fixture.allocator.verify() == nil)
+        #expect(throws: MemoryError.notAllocated(block)) { try fixture.allocator.free(block, order: 2) }
+        for index in [2, 0, 3, 1] as [UInt64] { try fixture.allocator.free(block + index * frame, order: 0) }
+        #expect(throws: MemoryError.doubleFree(block + frame)) { try fixture.allocator.free(block + frame, order: 0) }
+        #expect(fixture.allocator.statistics.freeBlocks == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2])
+        #expect(fixture.allocator.verify() == nil)
+    }
+
     @Test func frameRecordStaysSmall() {
         #expect(MemoryLayout<BuddyAllocator.FrameRecord>.stride <= 12)
         #expect(BuddyAllocator.metadataCount(frameCount: 1000) == 1000)

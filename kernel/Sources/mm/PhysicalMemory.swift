@@ -154,6 +154,14 @@ enum PhysicalMemory {
         }
     }
 
+    /// Makes an allocated 2^order block 2^order single frames (see
+    /// `BuddyAllocator.split`).
+    static func split(_ address: UInt64, order: Int) throws(MemoryError) {
+        try lock.withLock { () throws(MemoryError) in
+            try frames.pointee.split(address, order: order)
+        }
+    }
+
     /// A zeroed 4 KiB frame (page tables, stacks).
     static func allocateZeroedFrame() throws(MemoryError) -> UInt64 {
         let frame = try allocate(order: 0)

@@ -389,6 +389,7 @@ extension SyscallNumber {
     /// (strace's convention), so a log line always has something to show.
     public var displayName: String {
         if let name { return name.description }
+        if let exoName { return exoName.description }
         return "syscall_" + String(rawValue)
     }
 }

@@ -273,6 +273,26 @@ final class UserAddressSpace {
         return UnsafeMutableRawPointer(bitPattern: UInt(KernelLayout.virtual(physical: frame)))!
     }
 
+    /// Maps `frames` read-write and shared (fork keeps them shared) at a
+    /// free range; each frame gains a reference, which munmap or the
+    /// space's end drops. Returns the range's start. Lock held.
+    func mapShared(frames: [UInt64]) throws(Errno) -> UInt64 {
+        let length = UInt64(frames.count) * Self.pageSize
+        guard let start = findFreeRange(length: length) else { throw .outOfMemory }
+        addRegion(Region(start: start, end: start + length, protection: [.read, .write], isShared: true))
+        for (index, frame) in frames.enumerated() {
+            do {
+                try mapper.map(virtual: start + UInt64(index) * Self.pageSize, physical: frame, size: .small,
+                               flags: leafFlags([.read, .write], shared: false))
+            } catch {
+                removeRange(start..<start + length)      // drops the references taken so far
+                throw .outOfMemory
+            }
+            _ = FrameReferences.retain(frame)
+        }
+        return start
+    }
+
     /// The kernel address of the byte at user `address`, if its page is present.
     func kernelAddress(of address: UInt64) -> UnsafeMutableRawPointer? {
         guard let translation = mapper.translate(address) else { return nil }

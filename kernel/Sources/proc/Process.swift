@@ -2,6 +2,7 @@ import CExoArch
 import ExoABI
 import ExoBoot
 import ExoFS
+import ExoIPC
 import ExoKit
 import ExoMemory
 import ExoSched
@@ -62,6 +63,9 @@ final class Process {
     var alarmDeadline: UInt64 = 0
     var alarmInterval: UInt64 = 0
     var limits = ResourceLimitKind.allCases.map { ResourceLimit.initial(for: $0) }
+    /// Capabilities: handles to Fusion Rings (scheduler lock). fork copies
+    /// the table, numbers and rights included, like file descriptors.
+    var rings = HandleTable<KernelRing>()
 
     nonisolated(unsafe) private static var table: [Int32: Process] = [:]
     /// The next PID or TID (one number space, as on Linux). Never reused.
@@ -209,6 +213,8 @@ final class Process {
         Scheduler.withLock {
             child.signals = signals.forkedCopy()
             main.blocked = caller.blocked
+            child.rings = rings
+            for (_, ring, rights) in rings.live { ring.openEnd(rights) }
         }
         main.alternateSignalStack = caller.alternateSignalStack
         var childFrame = frame
@@ -331,6 +337,10 @@ final class Process {
     private func finishExit() {
         files.closeAll()
         Scheduler.withLock {
+            // Peers blocked on these rings wake and see EPIPE if this was
+            // the last end of its kind.
+            for (_, ring, rights) in rings.live { ring.closeEnd(rights) }
+            _ = rings.removeAll()
             state = .zombie
             let status = exitStatus
             for (_, other) in Process.table where other.parentPID == pid { other.parentPID = 1 }

@@ -30,6 +30,27 @@ struct WaitQueue {
         return true
     }
 
+    /// Takes the longest waiter off the queue without waking it (for a
+    /// direct handoff to it).
+    mutating func takeFirst() -> ThreadID? {
+        precondition(Scheduler.lock.isHeldHere, "takeFirst needs the scheduler lock")
+        return waiters.isEmpty ? nil : waiters.removeFirst()
+    }
+
+    /// Queues the calling thread without blocking it yet: the caller then
+    /// blocks some other way (`Scheduler.handOff`).
+    mutating func enqueueCurrent() {
+        precondition(Scheduler.lock.isHeldHere, "enqueueCurrent needs the scheduler lock")
+        waiters.append(Scheduler.current)
+    }
+
+    /// Forgets the calling thread if it is still queued (woken by a signal
+    /// or a closed end rather than by this queue).
+    mutating func removeCurrent() {
+        let me = Scheduler.current
+        waiters.removeAll { $0 == me }
+    }
+
     mutating func wakeAll() {
         precondition(Scheduler.lock.isHeldHere, "wake needs the scheduler lock")
         let all = waiters

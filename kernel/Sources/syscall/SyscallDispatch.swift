@@ -55,6 +55,7 @@ enum Syscalls {
         registerFileCalls()
         registerInformationCalls()
         registerSignalCalls()
+        registerIPCCalls()
     }
 
     /// Runs the call in `frame` and stores its result in RAX.

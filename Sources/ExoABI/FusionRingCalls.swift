@@ -1,0 +1,51 @@
+/// Exo's own system calls: Fusion Ring IPC (ExoIPC). Numbers 400...409 lie in
+/// 335...423, which x86_64 Linux never assigns (those are other
+/// architectures' 32-bit time calls), so a program can probe for Exo: Linux
+/// answers ENOSYS. user/include/fring.h has the C side.
+extension SyscallNumber {
+    /// fring_create(capacity, flags) → handle with every right.
+    public static let fringCreate = SyscallNumber(rawValue: 400)
+    /// fring_map(handle) → user address of the ring's shared pages.
+    public static let fringMap = SyscallNumber(rawValue: 401)
+    /// fring_send(handle, buffer, length, flags) → 0.
+    public static let fringSend = SyscallNumber(rawValue: 402)
+    /// fring_recv(handle, buffer, capacity, flags) → type << 16 | length.
+    public static let fringReceive = SyscallNumber(rawValue: 403)
+    /// fring_call(handle, buffer, length, reply_handle, reply_buffer, reply_capacity)
+    /// → like fring_recv on the reply ring; the CPU goes straight to a
+    /// receiver waiting on `handle`.
+    public static let fringCall = SyscallNumber(rawValue: 404)
+    /// fring_wait(handle, side): sleep until a message (side 0) or a free
+    /// slot (side 1); for programs that use the mapped ring directly.
+    public static let fringWait = SyscallNumber(rawValue: 405)
+    /// fring_wake(handle, side): wake those sleeping in fring_wait.
+    public static let fringWake = SyscallNumber(rawValue: 406)
+    /// fring_dup(handle, rights) → a new handle with fewer rights.
+    public static let fringDuplicate = SyscallNumber(rawValue: 407)
+    /// fring_close(handle).
+    public static let fringClose = SyscallNumber(rawValue: 408)
+
+    /// The Exo call's name, for traces.
+    public var exoName: StaticString? {
+        switch rawValue {
+        case 400: "fring_create"
+        case 401: "fring_map"
+        case 402: "fring_send"
+        case 403: "fring_recv"
+        case 404: "fring_call"
+        case 405: "fring_wait"
+        case 406: "fring_wake"
+        case 407: "fring_dup"
+        case 408: "fring_close"
+        default: nil
+        }
+    }
+}
+
+/// fring_send / fring_recv flags.
+public struct FusionRingCallFlags: OptionSet, Sendable {
+    public let rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    /// Wait for room (send) or a message (receive) instead of EAGAIN.
+    public static let block = FusionRingCallFlags(rawValue: 1)
+}

@@ -1,0 +1,68 @@
+import ExoIPC
+import ExoKit
+import ExoMemory
+
+/// A Fusion Ring the kernel owns: zeroed pages (which processes map shared
+/// with `fring_map`, each mapping holding its own frame references), the
+/// `FusionRing` view of them through the direct map, and wait queues for
+/// receivers and senders that sleep in the kernel.
+///
+/// Ends: how many open handles, in all processes, carry the send and the
+/// receive right. When no receive end is left a sender gets EPIPE; when no
+/// send end is left a receiver gets EPIPE once the ring is empty (like a
+/// pipe). The counts and the queues are guarded by the scheduler lock.
+final class KernelRing {
+    let physical: UInt64
+    let pageCount: Int
+    let ring: FusionRing
+    var receivers = WaitQueue()
+    var senders = WaitQueue()
+    private(set) var sendEnds = 0
+    private(set) var receiveEnds = 0
+
+    static let pageSize = 4096
+
+    init(capacity: Int, flags: RingFlags) throws(Errno) {
+        guard capacity >= RingLayout.minimumCapacity, capacity <= RingLayout.maximumCapacity,
+              capacity & (capacity - 1) == 0, flags.isSubset(of: .all) else { throw .invalidArgument }
+        let pages = (RingLayout.bytes(capacity: capacity) + Self.pageSize - 1) / Self.pageSize
+        var order = 0
+        while 1 << order < pages { order += 1 }
+        // Contiguous, so the kernel sees one range through the direct map;
+        // split, so each page is referenced and freed on its own.
+        do {
+            physical = try PhysicalMemory.allocate(order: order)
+            try PhysicalMemory.split(physical, order: order)
+        } catch { throw .outOfMemory }
+        for page in pages..<(1 << order) { try? PhysicalMemory.free(physical + UInt64(page * Self.pageSize), order: 0) }
+        pageCount = pages
+        let base = UnsafeMutableRawPointer(bitPattern: UInt(KernelLayout.virtual(physical: physical)))!
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: pages * Self.pageSize)  // no stale kernel bytes reach user space
+        for page in 0..<pages { FrameReferences.adopt(physical + UInt64(page * Self.pageSize)) }
+        do { ring = try FusionRing.format(at: base, length: pages * Self.pageSize, capacity: capacity, flags: flags) } catch {
+            for page in 0..<pages { FrameReferences.release(physical + UInt64(page * Self.pageSize)) }
+            throw .invalidArgument
+        }
+    }
+
+    deinit {
+        for page in 0..<pageCount { FrameReferences.release(physical + UInt64(page * Self.pageSize)) }
+    }
+
+    var frames: [UInt64] { (0..<pageCount).map { physical + UInt64($0 * Self.pageSize) } }
+
+    /// A handle with `rights` was opened (scheduler lock held).
+    func openEnd(_ rights: Rights) {
+        if rights.contains(.send) { sendEnds += 1 }
+        if rights.contains(.receive) { receiveEnds += 1 }
+    }
+
+    /// A handle with `rights` was closed: sleepers re-check (they may now
+    /// see EPIPE). Scheduler lock held.
+    func closeEnd(_ rights: Rights) {
+        if rights.contains(.send) { sendEnds -= 1 }
+        if rights.contains(.receive) { receiveEnds -= 1 }
+        receivers.wakeAll()
+        senders.wakeAll()
+    }
+}

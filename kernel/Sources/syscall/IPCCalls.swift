@@ -1,0 +1,235 @@
+import ExoABI
+import ExoIPC
+import ExoKit
+import ExoSched
+
+/// Fusion Ring system calls (numbers in ExoABI's FusionRingCalls.swift).
+/// Every call names a ring by a handle in the caller's own table and is
+/// refused unless the handle carries the right it needs: send, receive,
+/// transfer. Programs that map the ring can also move messages in user
+/// space and use the kernel only to sleep and wake (fring_wait/fring_wake).
+extension Syscalls {
+    static func registerIPCCalls() {
+        register(.fringCreate) { c throws(Errno) in try IPC.create(capacity: c.a0, flags: c.a1) }
+        register(.fringMap) { c throws(Errno) in try IPC.map(c.a0) }
+        register(.fringSend) { c throws(Errno) in
+            try IPC.send(c.a0, buffer: c.a1, length: c.a2, flags: FusionRingCallFlags(rawValue: c.a3))
+            return 0
+        }
+        register(.fringReceive) { c throws(Errno) in
+            try IPC.receive(c.a0, buffer: c.a1, capacity: c.a2, flags: FusionRingCallFlags(rawValue: c.a3))
+        }
+        register(.fringCall) { c throws(Errno) in
+            try IPC.call(c.a0, buffer: c.a1, length: c.a2, reply: c.a3, replyBuffer: c.a4, replyCapacity: c.a5)
+        }
+        register(.fringWait) { c throws(Errno) in try IPC.wait(c.a0, side: c.a1); return 0 }
+        register(.fringWake) { c throws(Errno) in try IPC.wake(c.a0, side: c.a1); return 0 }
+        register(.fringDuplicate) { c throws(Errno) in try IPC.duplicate(c.a0, rights: c.a1) }
+        register(.fringClose) { c throws(Errno) in try IPC.close(c.a0); return 0 }
+    }
+}
+
+enum IPC {
+    private static func handle(_ raw: UInt64) throws(Errno) -> Handle {
+        guard raw <= UInt64(Int32.max) else { throw .badFileDescriptor }
+        return Handle(rawValue: Int32(raw))
+    }
+
+    /// The ring behind `raw` in the caller's table, if the handle has `rights`.
+    private static func ring(_ raw: UInt64, requiring rights: Rights) throws(Errno) -> KernelRing {
+        let process = Process.current
+        let name = try handle(raw)
+        do throws(IPCError) {
+            return try Scheduler.withLockThrowing { () throws(IPCError) -> KernelRing in
+                try process.rings.lookup(name, requiring: rights)
+            }
+        } catch { throw error.errno }
+    }
+
+    static func create(capacity: UInt64, flags: UInt64) throws(Errno) -> Int64 {
+        guard capacity <= UInt64(RingLayout.maximumCapacity), flags <= UInt64(RingFlags.all.rawValue) else {
+            throw .invalidArgument
+        }
+        let ring = try KernelRing(capacity: Int(capacity), flags: RingFlags(rawValue: UInt32(flags)))
+        let process = Process.current
+        do throws(IPCError) {
+            return try Scheduler.withLockThrowing { () throws(IPCError) -> Int64 in
+                let name = try process.rings.insert(ring, rights: .all)
+                ring.openEnd(.all)
+                return Int64(name.rawValue)
+            }
+        } catch { throw error.errno }
+    }
+
+    static func map(_ raw: UInt64) throws(Errno) -> Int64 {
+        let ring = try ring(raw, requiring: [])
+        let process = Process.current
+        guard let space = process.space else { throw .badAddress }
+        let start = try space.lock.withLock { () throws(Errno) -> UInt64 in try space.mapShared(frames: ring.frames) }
+        return Int64(start)
+    }
+
+    static func duplicate(_ raw: UInt64, rights: UInt64) throws(Errno) -> Int64 {
+        guard rights <= UInt64(Rights.all.rawValue) else { throw .invalidArgument }
+        let process = Process.current
+        let name = try handle(raw)
+        do throws(IPCError) {
+            return try Scheduler.withLockThrowing { () throws(IPCError) -> Int64 in
+                let wanted = Rights(rawValue: UInt32(rights))
+                let copy = try process.rings.duplicate(name, rights: wanted)
+                try process.rings.lookup(copy, requiring: []).openEnd(wanted)
+                return Int64(copy.rawValue)
+            }
+        } catch { throw error.errno }
+    }
+
+    static func close(_ raw: UInt64) throws(Errno) {
+        let process = Process.current
+        let name = try handle(raw)
+        do throws(IPCError) {
+            try Scheduler.withLockThrowing { () throws(IPCError) in
+                let rights = try process.rings.entry(name).rights
+                try process.rings.remove(name).closeEnd(rights)
+            }
+        } catch { throw error.errno }
+    }
+
+    // MARK: Messages
+
+    /// Sends up to 56 bytes from user memory; with `.block`, waits for room.
+    static func send(_ raw: UInt64, buffer: UInt64, length: UInt64, flags: FusionRingCallFlags) throws(Errno) {
+        let ring = try ring(raw, requiring: .send)
+        try send(on: ring, buffer: buffer, length: length, block: flags.contains(.block))
+        wakeReceivers(of: ring)
+    }
+
+    private static func send(on ring: KernelRing, buffer: UInt64, length: UInt64, block: Bool) throws(Errno) {
+        guard length <= UInt64(RingLayout.inlineCapacity) else { throw .messageTooLong }
+        var bytes = InlineMessage()
+        try withUnsafeMutableBytes(of: &bytes) { (raw: UnsafeMutableRawBufferPointer) throws(Errno) in
+            try UserMode.copyIn(raw.baseAddress!, from: buffer, length: Int(length))
+        }
+        let thread = UserThread.current
+        while true {
+            do throws(IPCError) {
+                try withUnsafeBytes(of: &bytes) { (raw: UnsafeRawBufferPointer) throws(IPCError) in
+                    try ring.ring.send(UnsafeRawBufferPointer(rebasing: raw[0..<Int(length)]))
+                }
+                return
+            } catch {
+                guard error == .full else { throw error.errno }
+            }
+            guard block else { throw .tryAgain }
+            try Scheduler.withLockThrowing { () throws(Errno) in
+                if ring.receiveEnds == 0 { throw .brokenPipe }
+                if thread.hasDeliverableSignal { throw .interrupted }
+                if ring.ring.prepareToWait(.sender) {
+                    ring.senders.wait()
+                    ring.senders.removeCurrent()
+                }
+            }
+        }
+    }
+
+    /// Takes one message into user memory: returns type << 16 | length.
+    static func receive(_ raw: UInt64, buffer: UInt64, capacity: UInt64, flags: FusionRingCallFlags) throws(Errno) -> Int64 {
+        let ring = try ring(raw, requiring: .receive)
+        return try receive(on: ring, buffer: buffer, capacity: capacity, block: flags.contains(.block))
+    }
+
+    private static func receive(on ring: KernelRing, buffer: UInt64, capacity: UInt64, block: Bool) throws(Errno) -> Int64 {
+        let thread = UserThread.current
+        var bytes = InlineMessage()
+        while true {
+            let received: FusionRing.Received
+            do throws(IPCError) {
+                received = try withUnsafeMutableBytes(of: &bytes) { (raw: UnsafeMutableRawBufferPointer) throws(IPCError) in
+                    try ring.ring.receive(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<Int(min(capacity, 56))]))
+                }
+            } catch {
+                guard error == .empty else { throw error.errno }
+                guard block else { throw .tryAgain }
+                try waitForMessage(on: ring, thread: thread)
+                continue
+            }
+            if ring.ring.takeWaiter(.sender) { Scheduler.withLock { ring.senders.wakeAll() } }
+            try withUnsafeBytes(of: &bytes) { (raw: UnsafeRawBufferPointer) throws(Errno) in
+                try UserMode.copyOut(buffer, from: raw.baseAddress!, length: received.length)
+            }
+            return Int64(received.type.rawValue) << 16 | Int64(received.length)
+        }
+    }
+
+    /// Sleeps until the ring may hold a message; EPIPE when no sender is
+    /// left, EINTR on a signal.
+    private static func waitForMessage(on ring: KernelRing, thread: UserThread) throws(Errno) {
+        try Scheduler.withLockThrowing { () throws(Errno) in
+            if ring.sendEnds == 0 && !ring.ring.hasMessage { throw .brokenPipe }
+            if thread.hasDeliverableSignal { throw .interrupted }
+            if ring.ring.prepareToWait(.receiver) {
+                ring.receivers.wait()
+                ring.receivers.removeCurrent()
+            }
+        }
+    }
+
+    private static func wakeReceivers(of ring: KernelRing) {
+        if ring.ring.takeWaiter(.receiver) { Scheduler.withLock { ring.receivers.wakeAll() } }
+    }
+
+    /// Send, then wait for the reply on `reply`: when a receiver sleeps on
+    /// the first ring, the CPU goes to it directly (Scheduler.handOff), the
+    /// call/reply path with no trip through the run queues.
+    static func call(_ raw: UInt64, buffer: UInt64, length: UInt64, reply replyRaw: UInt64,
+                     replyBuffer: UInt64, replyCapacity: UInt64) throws(Errno) -> Int64 {
+        let reply = try ring(replyRaw, requiring: .receive)
+        let ring = try ring(raw, requiring: .send)
+        try send(on: ring, buffer: buffer, length: length, block: true)
+        if ring.ring.takeWaiter(.receiver) {
+            let thread = UserThread.current
+            try Scheduler.withLockThrowing { () throws(Errno) in
+                guard let waiter = ring.receivers.takeFirst() else { return }
+                ring.receivers.wakeAll()                 // any others re-check
+                // Sleep on the reply ring and give the CPU to the receiver.
+                if thread.hasDeliverableSignal || !reply.ring.prepareToWait(.receiver) {
+                    Scheduler.wake(waiter)
+                    return
+                }
+                reply.receivers.enqueueCurrent()
+                Scheduler.handOff(to: waiter)
+                reply.receivers.removeCurrent()
+            }
+        }
+        return try receive(on: reply, buffer: replyBuffer, capacity: replyCapacity, block: true)
+    }
+
+    // MARK: User-space rings
+
+    static func wait(_ raw: UInt64, side: UInt64) throws(Errno) {
+        guard side <= 1 else { throw .invalidArgument }
+        let ring = try ring(raw, requiring: side == 0 ? .receive : .send)
+        let thread = UserThread.current
+        if side == 0 { return try waitForMessage(on: ring, thread: thread) }
+        try Scheduler.withLockThrowing { () throws(Errno) in
+            if ring.receiveEnds == 0 { throw .brokenPipe }
+            if thread.hasDeliverableSignal { throw .interrupted }
+            if ring.ring.prepareToWait(.sender) {
+                ring.senders.wait()
+                ring.senders.removeCurrent()
+            }
+        }
+    }
+
+    static func wake(_ raw: UInt64, side: UInt64) throws(Errno) {
+        guard side <= 1 else { throw .invalidArgument }
+        let ring = try ring(raw, requiring: side == 0 ? .send : .receive)
+        Scheduler.withLock {
+            if side == 0 { ring.receivers.wakeAll() } else { ring.senders.wakeAll() }
+        }
+    }
+}
+
+/// 56 bytes of stack for one inline payload on its way to or from a slot.
+struct InlineMessage {
+    var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+}

@@ -1,0 +1,109 @@
+/*
+ * fring.h - Fusion Rings from C: Exo's capability-checked IPC (ExoIPC).
+ *
+ * A ring is a queue of 64-byte slots in shared memory; messages of up to 56
+ * bytes travel inline. A process names a ring by a handle in its own handle
+ * table (like a file descriptor; fork copies them); each handle carries
+ * rights, checked by the kernel on every call:
+ *     FRING_SEND, FRING_RECEIVE, FRING_GRANT, FRING_TRANSFER
+ * fring_dup makes a weaker copy; fring_close drops one.
+ *
+ * The calls are Exo's system calls 400-408 (unassigned on Linux x86_64,
+ * where they fail with ENOSYS). Each returns -1 and sets errno on failure,
+ * like the C library's wrappers. The layout of a mapped ring (fring_map) is
+ * ExoIPC's RingLayout.
+ */
+#ifndef FRING_H
+#define FRING_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    FRING_SEND = 1, FRING_RECEIVE = 2, FRING_GRANT = 4, FRING_TRANSFER = 8, FRING_ALL = 15,
+    FRING_MULTI_PRODUCER = 1,      /* fring_create flags */
+    FRING_BLOCK = 1,               /* fring_send / fring_recv flags */
+    FRING_INLINE_MAX = 56,
+    FRING_TYPE_DATA = 1,
+    FRING_MAGIC = 0x474E5246,      /* "FRNG" at offset 0 of a mapped ring */
+};
+
+enum {
+    SYS_fring_create = 400, SYS_fring_map, SYS_fring_send, SYS_fring_recv, SYS_fring_call,
+    SYS_fring_wait, SYS_fring_wake, SYS_fring_dup, SYS_fring_close,
+};
+
+static inline long fring_syscall6(long n, long a, long b, long c, long d, long e, long f)
+{
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    if (ret < 0 && ret > -4096) {
+        errno = (int)-ret;
+        return -1;
+    }
+    return ret;
+}
+
+/* A new ring of `capacity` slots (a power of two, 2..65536): a handle with
+ * every right. */
+static inline int fring_create(unsigned capacity, unsigned flags)
+{
+    return (int)fring_syscall6(SYS_fring_create, capacity, flags, 0, 0, 0, 0);
+}
+
+/* Maps the ring's pages into this process (read-write, shared). */
+static inline void *fring_map(int ring)
+{
+    long r = fring_syscall6(SYS_fring_map, ring, 0, 0, 0, 0, 0);
+    return r == -1 ? NULL : (void *)r;
+}
+
+/* Sends `length` (<= 56) bytes; FRING_BLOCK waits for room, else EAGAIN. */
+static inline int fring_send(int ring, const void *data, size_t length, unsigned flags)
+{
+    return (int)fring_syscall6(SYS_fring_send, ring, (long)data, (long)length, flags, 0, 0);
+}
+
+/* Receives one message into `buffer`: its length (the type in *type if
+ * non-NULL); FRING_BLOCK waits for one, else EAGAIN. EPIPE: empty and no
+ * sender left. */
+static inline long fring_recv(int ring, void *buffer, size_t capacity, unsigned flags, int *type)
+{
+    long r = fring_syscall6(SYS_fring_recv, ring, (long)buffer, (long)capacity, flags, 0, 0);
+    if (r >= 0) {
+        if (type)
+            *type = (int)(r >> 16);
+        r &= 0xFFFF;
+    }
+    return r;
+}
+
+/* Sends a request on `ring`, then waits for the reply on `reply_ring`; the
+ * CPU goes straight to a receiver waiting on `ring`. Returns the reply's
+ * length. */
+static inline long fring_call(int ring, const void *data, size_t length, int reply_ring, void *reply,
+                              size_t reply_capacity)
+{
+    long r = fring_syscall6(SYS_fring_call, ring, (long)data, (long)length, reply_ring, (long)reply,
+                            (long)reply_capacity);
+    return r >= 0 ? (r & 0xFFFF) : r;
+}
+
+static inline int fring_dup(int ring, unsigned rights)
+{
+    return (int)fring_syscall6(SYS_fring_dup, ring, rights, 0, 0, 0, 0);
+}
+
+static inline int fring_close(int ring)
+{
+    return (int)fring_syscall6(SYS_fring_close, ring, 0, 0, 0, 0, 0);
+}
+
+#endif

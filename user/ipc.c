@@ -1,0 +1,202 @@
+/*
+ * ipc.c - Fusion Rings (Exo's IPC) from an unmodified musl program: inline
+ * messages between processes with checksums, blocking and non-blocking
+ * calls, call/reply, rights checked on every call, a dying peer seen as
+ * EPIPE, hostile arguments answered with errors. On Linux the calls do not
+ * exist (ENOSYS), which is the one thing checked there.
+ */
+#include "fring.h"
+#include "utest.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+static uint64_t rng = 0x9E3779B97F4A7C15u;
+static uint64_t next_random(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static void arguments(void)
+{
+    CHECK_ERR("fring_create_capacity_not_power_of_two", fring_create(3, 0), EINVAL);
+    CHECK_ERR("fring_create_capacity_huge", fring_create(1u << 30, 0), EINVAL);
+    CHECK_ERR("fring_create_bad_flags", fring_create(8, 0x80), EINVAL);
+    CHECK_ERR("fring_send_bad_handle", fring_send(12345, "x", 1, 0), EBADF);
+    CHECK_ERR("fring_send_negative_handle", fring_send(-1, "x", 1, 0), EBADF);
+    int ring = fring_create(8, 0);
+    CHECK("fring_create", ring > 0);
+    char big[64] = {0};
+    CHECK_ERR("fring_send_57_bytes", fring_send(ring, big, 57, 0), EMSGSIZE);
+    CHECK_ERR("fring_send_bad_pointer", fring_send(ring, (void *)16, 8, 0), EFAULT);
+    CHECK_ERR("fring_send_kernel_pointer", fring_send(ring, (void *)0x400000001000, 8, 0), EFAULT);
+    CHECK_ERR("fring_recv_empty_nonblocking", fring_recv(ring, big, sizeof big, 0, NULL), EAGAIN);
+    fring_send(ring, "abc", 3, 0);
+    CHECK_ERR("fring_recv_bad_pointer", fring_recv(ring, (void *)16, 56, 0, NULL), EFAULT);
+    CHECK_ERR("fring_dup_bad_rights", fring_dup(ring, 0x100), EINVAL);
+    CHECK("fring_close", fring_close(ring) == 0);
+    CHECK_ERR("fring_close_twice", fring_close(ring), EBADF);
+    CHECK_ERR("fring_use_after_close", fring_send(ring, "x", 1, 0), EBADF);
+}
+
+static void same_process(void)
+{
+    int ring = fring_create(4, 0);
+    char out[56];
+    int type = 0;
+    CHECK("fring_send_empty_message", fring_send(ring, "", 0, 0) == 0);
+    CHECK("fring_send_56", fring_send(ring, "0123456789012345678901234567890123456789012345678901234", 56, 0) == 0);
+    CHECK("fring_recv_empty_message", fring_recv(ring, out, sizeof out, 0, &type) == 0 && type == FRING_TYPE_DATA);
+    CHECK("fring_recv_56", fring_recv(ring, out, sizeof out, 0, NULL) == 56 && memcmp(out, "0123456789", 10) == 0);
+    for (int i = 0; i < 4; i++)
+        fring_send(ring, &i, sizeof i, 0);
+    CHECK_ERR("fring_send_full_nonblocking", fring_send(ring, "x", 1, 0), EAGAIN);
+    int value = -1, order_ok = 1;
+    for (int i = 0; i < 4; i++)
+        order_ok &= fring_recv(ring, &value, sizeof value, 0, NULL) == sizeof value && value == i;
+    CHECK("fring_fifo_order", order_ok);
+
+    unsigned char *mapped = fring_map(ring);
+    CHECK("fring_map", mapped != NULL && *(uint32_t *)mapped == FRING_MAGIC && *(uint32_t *)(mapped + 8) == 4);
+    fring_close(ring);
+}
+
+static void rights(void)
+{
+    int ring = fring_create(8, 0);
+    int sender = fring_dup(ring, FRING_SEND);
+    int receiver = fring_dup(ring, FRING_RECEIVE);
+    char c;
+    CHECK("fring_dup", sender > 0 && receiver > 0 && sender != receiver);
+    CHECK_ERR("fring_recv_without_receive_right", fring_recv(sender, &c, 1, 0, NULL), EPERM);
+    CHECK_ERR("fring_send_without_send_right", fring_send(receiver, "x", 1, 0), EPERM);
+    CHECK_ERR("fring_dup_cannot_add_rights", fring_dup(sender, FRING_SEND | FRING_RECEIVE), EPERM);
+    CHECK("fring_send_with_send_right", fring_send(sender, "y", 1, 0) == 0);
+    CHECK("fring_recv_with_receive_right", fring_recv(receiver, &c, 1, 0, NULL) == 1 && c == 'y');
+    fring_close(sender);
+    fring_close(receiver);
+    fring_close(ring);
+}
+
+/* 10^5 messages of random sizes 0-56 bytes from a child to its parent over
+ * a ring of 16 slots (blocking both ways), each stamped with its index; the
+ * parent checks order, sizes and a running checksum the child also sends. */
+static void between_processes(void)
+{
+    enum { COUNT = 100000 };
+    int ring = fring_create(16, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int tx = fring_dup(ring, FRING_SEND);
+        fring_close(ring);
+        uint64_t sum = 0;
+        unsigned char message[56];
+        for (uint32_t i = 0; i < COUNT; i++) {
+            size_t length = 4 + next_random() % 53;
+            memcpy(message, &i, 4);
+            for (size_t b = 4; b < length; b++)
+                message[b] = (unsigned char)next_random();
+            for (size_t b = 0; b < length; b++)
+                sum = sum * 31 + message[b];
+            if (fring_send(tx, message, length, FRING_BLOCK) != 0)
+                _exit(2);
+        }
+        fring_send(tx, &sum, sizeof sum, FRING_BLOCK);
+        _exit(0);
+    }
+    int rx = fring_dup(ring, FRING_RECEIVE);
+    fring_close(ring);
+    uint64_t sum = 0, theirs = 0;
+    unsigned char message[56];
+    int in_order = 1;
+    for (uint32_t i = 0; i < COUNT; i++) {
+        long length = fring_recv(rx, message, sizeof message, FRING_BLOCK, NULL);
+        uint32_t index;
+        memcpy(&index, message, 4);
+        if (length < 4 || index != i) {
+            in_order = 0;
+            break;
+        }
+        for (long b = 0; b < length; b++)
+            sum = sum * 31 + message[b];
+    }
+    fring_recv(rx, &theirs, sizeof theirs, FRING_BLOCK, NULL);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK("fring_100k_messages_in_order", in_order);
+    CHECK("fring_100k_messages_checksum", sum == theirs && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char c;
+    CHECK_ERR("fring_recv_after_sender_exit_epipe", fring_recv(rx, &c, 1, FRING_BLOCK, NULL), EPIPE);
+    fring_close(rx);
+}
+
+/* Call/reply: the child answers each request with its value + 1. */
+static void call_reply(void)
+{
+    int requests = fring_create(4, 0), replies = fring_create(4, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        long value;
+        if (fring_recv(requests, &value, sizeof value, FRING_BLOCK, NULL) != sizeof value)
+            _exit(1);
+        for (;;) {
+            value++;
+            if (fring_call(replies, &value, sizeof value, requests, &value, sizeof value) != sizeof value)
+                _exit(0); /* the parent is gone: done */
+        }
+    }
+    int ok = 1;
+    long value = 0;
+    for (int i = 0; i < 1000 && ok; i++) {
+        long sent = value;
+        ok = fring_call(requests, &sent, sizeof sent, replies, &value, sizeof value) == sizeof value
+             && value == sent + 1;
+    }
+    CHECK("fring_call_reply_1000", ok && value == 1000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fring_close(requests);
+    fring_close(replies);
+}
+
+/* A receiver killed while the sender is blocked on a full ring: EPIPE. */
+static void dying_peer(void)
+{
+    int ring = fring_create(2, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int rx = fring_dup(ring, FRING_RECEIVE);
+        fring_close(ring);
+        pause();
+        (void)rx;
+        _exit(0);
+    }
+    int tx = fring_dup(ring, FRING_SEND);
+    fring_close(ring);
+    fring_send(tx, "a", 1, 0);
+    fring_send(tx, "b", 1, 0);
+    kill(pid, SIGKILL);
+    CHECK_ERR("fring_send_to_dead_receiver_epipe", fring_send(tx, "c", 1, FRING_BLOCK), EPIPE);
+    waitpid(pid, NULL, 0);
+    fring_close(tx);
+}
+
+int main(void)
+{
+    if (fring_create(8, 0) == -1 && errno == ENOSYS) {
+        CHECK("fring_absent_on_linux", 1);
+        return utest_exit();
+    }
+    arguments();
+    same_process();
+    rights();
+    between_processes();
+    call_reply();
+    dying_peer();
+    return utest_exit();
+}

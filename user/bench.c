@@ -21,12 +21,14 @@
  *   mmap_touch_munmap   4 KiB anonymous mmap, one write, munmap
  *   pipe_pingpong_56b   56 bytes to another process and back through two
  *                       pipes, halved: one one-way message
+ *   ipc_inline_56       Fusion Ring call/reply, 56 bytes, halved (Exo only)
  *   sched_yield_switch  two processes calling sched_yield in turn, one
  *                       parent yield round trip halved: one yield + switch
  *
  * Prints `ubench <name> <value> guest-instructions` lines, then
  * `ubench: done`, and exits 0.
  */
+#include "fring.h"
 #include "utest.h"
 
 #include <sched.h>
@@ -188,6 +190,42 @@ static void bench_pipe(void)
     report("pipe_pingpong_56b", median(N));
 }
 
+/* Fusion Ring call/reply between two processes on one CPU, 56 bytes each
+ * way (fring_call: send, hand the CPU to the waiting receiver, wait for the
+ * reply), halved: one one-way message. Exo only: Linux has no such call
+ * (ENOSYS), and pipe_pingpong_56b is its nearest equivalent. */
+static void bench_ipc(void)
+{
+    enum { N = 2001, SIZE = 56 };
+    int requests = fring_create(4, 0), replies = fring_create(4, 0);
+    if (requests < 0 || replies < 0)
+        return;
+    char msg[SIZE];
+    memset(msg, 'm', sizeof msg);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (fring_recv(requests, msg, SIZE, FRING_BLOCK, NULL) != SIZE)
+            _exit(1);
+        for (int i = -WARMUP; i < N; i++)
+            if (fring_call(replies, msg, SIZE, requests, msg, SIZE) != SIZE)
+                _exit(0);
+        fring_send(replies, msg, SIZE, FRING_BLOCK);
+        _exit(0);
+    }
+    for (int i = -WARMUP; i < N; i++) {
+        uint64_t t0 = rdtsc();
+        fring_call(requests, msg, SIZE, replies, msg, SIZE);
+        uint64_t t1 = rdtsc();
+        if (i >= 0)
+            samples[i] = (t1 - t0) / 2;
+    }
+    fring_send(requests, msg, SIZE, FRING_BLOCK);   /* lets the child finish */
+    waitpid(pid, NULL, 0);
+    fring_close(requests);
+    fring_close(replies);
+    report("ipc_inline_56", median(N));
+}
+
 static void bench_yield(void)
 {
     enum { N = 2001 };
@@ -227,6 +265,7 @@ int main(void)
     bench_execve();
     bench_mmap();
     bench_pipe();
+    bench_ipc();
     bench_yield();
     utest_print("ubench: done\n");
     return 0;

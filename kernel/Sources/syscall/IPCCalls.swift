@@ -120,13 +120,19 @@ enum IPC {
                 guard error == .full else { throw error.errno }
             }
             guard block else { throw .tryAgain }
-            try Scheduler.withLockThrowing { () throws(Errno) in
-                if ring.receiveEnds == 0 { throw .brokenPipe }
-                if thread.hasDeliverableSignal { throw .interrupted }
-                if ring.ring.prepareToWait(.sender) {
-                    ring.senders.wait()
-                    ring.senders.removeCurrent()
-                }
+            try waitForRoom(on: ring, thread: thread)
+        }
+    }
+
+    /// Sleeps until the ring may have a free slot; EPIPE when no receiver
+    /// is left, EINTR on a signal.
+    private static func waitForRoom(on ring: KernelRing, thread: UserThread) throws(Errno) {
+        try Scheduler.withLockThrowing { () throws(Errno) in
+            if ring.receiveEnds == 0 { throw .brokenPipe }
+            if thread.hasDeliverableSignal { throw .interrupted }
+            if ring.ring.prepareToWait(.sender) {
+                ring.senders.wait()
+                ring.senders.removeCurrent()
             }
         }
     }
@@ -209,15 +215,7 @@ enum IPC {
         guard side <= 1 else { throw .invalidArgument }
         let ring = try ring(raw, requiring: side == 0 ? .receive : .send)
         let thread = UserThread.current
-        if side == 0 { return try waitForMessage(on: ring, thread: thread) }
-        try Scheduler.withLockThrowing { () throws(Errno) in
-            if ring.receiveEnds == 0 { throw .brokenPipe }
-            if thread.hasDeliverableSignal { throw .interrupted }
-            if ring.ring.prepareToWait(.sender) {
-                ring.senders.wait()
-                ring.senders.removeCurrent()
-            }
-        }
+        if side == 0 { try waitForMessage(on: ring, thread: thread) } else { try waitForRoom(on: ring, thread: thread) }
     }
 
     static func wake(_ raw: UInt64, side: UInt64) throws(Errno) {

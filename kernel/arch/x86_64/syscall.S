@@ -90,23 +90,18 @@ exo_syscall_entry:
  * touched, and nothing can be pending that the slow path would act on:
  * signals posted to a running thread reach it by IPI.
  */
-.Lfast_getpid:
+.macro FAST_ID_CALL label, field
+\label:
     testb $1, exo_syscall_fast_path(%rip)
     jz .Lslow_path
     btq $47, %rcx
     jc .Lslow_path
-    movl %gs:PERCPU_USER_PID, %eax
+    movl %gs:\field, %eax
     swapgs
     sysretq
-
-.Lfast_gettid:
-    testb $1, exo_syscall_fast_path(%rip)
-    jz .Lslow_path
-    btq $47, %rcx
-    jc .Lslow_path
-    movl %gs:PERCPU_USER_TID, %eax
-    swapgs
-    sysretq
+.endm
+    FAST_ID_CALL .Lfast_getpid, PERCPU_USER_PID
+    FAST_ID_CALL .Lfast_gettid, PERCPU_USER_TID
 
 exo_return_by_iret_after_rdx:
     popq %rcx

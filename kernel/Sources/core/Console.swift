@@ -1,10 +1,47 @@
+import CExoArch
 import ExoKit
+import Synchronization
 
 /// The kernel console: COM1, line-based, machine-readable.
 ///
 /// Output translates "\n" to "\r\n" for terminals. The `write` overloads
 /// never allocate, so crash reports can use them with a broken heap.
 enum Console {
+    /// Runs `body` as one unit of output: lines from other CPUs (kernel log
+    /// lines, user writes to the console) come before or after it, never
+    /// inside. Re-entrant on one CPU (a fault inside a log line still gets
+    /// its report out), interrupts off while held. With one CPU online
+    /// there is nobody to exclude (and before the per-CPU records exist,
+    /// no way to say who we are). A CPU that waits too long goes ahead
+    /// anyway: a crash report must never wait for a CPU that died holding it.
+    static func exclusive<R>(_ body: () -> R) -> R {
+        guard SMP.count > 1 else { return body() }
+        let enabled = CPU.interruptsEnabled
+        CPU.disableInterrupts()
+        let me = SMP.currentIndex
+        var owned = false
+        if outputLock.owner.load(ordering: .relaxed) != me {
+            var spins = 0
+            while !outputLock.owner.compareExchange(expected: -1, desired: me, ordering: .acquiring).exchanged {
+                exo_pause()
+                TLB.answerPendingRequest()
+                spins += 1
+                if spins == 100_000_000 { break }
+            }
+            owned = spins < 100_000_000
+        }
+        defer {
+            if owned { outputLock.owner.store(-1, ordering: .releasing) }
+            if enabled { CPU.enableInterrupts() }
+        }
+        return body()
+    }
+
+    private final class OutputLock {
+        let owner = Atomic<Int>(-1)
+    }
+    private static let outputLock = OutputLock()
+
     static func write(byte: UInt8) {
         if byte == 0x0A { Serial16550.com1.write(byte: 0x0D) }
         Serial16550.com1.write(byte: byte)
@@ -75,11 +112,14 @@ enum Log {
 
     static func log(_ level: Level, _ message: @autoclosure () -> String) {
         guard level.rawValue >= minimumLevel.rawValue else { return }
-        writeTimestamp()
-        Console.write(level.label)
-        Console.write(": ")
-        Console.write(message())
-        Console.write("\n")
+        let text = message()
+        Console.exclusive {
+            writeTimestamp()
+            Console.write(level.label)
+            Console.write(": ")
+            Console.write(text)
+            Console.write("\n")
+        }
     }
 
     static func writeTimestamp() {

@@ -107,8 +107,15 @@ enum Terminal {
         Serial16550.com1.write(byte: byte)
     }
 
+    /// A write(2) to the console: whole, between other CPUs' lines, in
+    /// pieces of up to 4 KiB (interrupts are off while one goes out).
     static func write(_ bytes: UnsafeRawBufferPointer) {
-        for byte in bytes { output(byte) }
+        var start = 0
+        while start < bytes.count {
+            let end = min(start + 4096, bytes.count)
+            Console.exclusive { for byte in bytes[start..<end] { output(byte) } }
+            start = end
+        }
     }
 
     /// Blocks until input is ready; returns at most `count` bytes (a line

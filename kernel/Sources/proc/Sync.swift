@@ -9,21 +9,34 @@ import ExoSched
 
 /// Threads waiting for something, woken in FIFO order. Every method needs
 /// the scheduler lock.
-struct WaitQueue {
+///
+/// A waiter can also be woken by something else (a signal posted to its
+/// thread wakes it wherever it sleeps), so every caller re-checks its
+/// condition in a loop, and `wait` takes the caller off the queue when it
+/// returns: a thread woken some other way must not stay queued, or a later
+/// `wakeOne` would spend itself on it (and lose the real waiter's wakeup),
+/// or wake it while it sleeps somewhere else.
+///
+/// A class, not a struct: the queue is changed by other threads while a
+/// waiter sleeps inside `wait`, which an inout `self` would forbid.
+final class WaitQueue {
     private var waiters: [ThreadID] = []
 
     var isEmpty: Bool { waiters.isEmpty }
 
-    /// Blocks the calling thread until woken; returns with the lock held.
-    mutating func wait() {
+    /// Blocks the calling thread until woken; returns with the lock held,
+    /// no longer queued.
+    func wait() {
         precondition(Scheduler.lock.isHeldHere, "wait needs the scheduler lock")
-        waiters.append(Scheduler.current)
+        let me = Scheduler.current
+        waiters.append(me)
         Scheduler.block()
+        waiters.removeAll { $0 == me }
     }
 
     /// Wakes the longest waiter; returns whether there was one.
     @discardableResult
-    mutating func wakeOne() -> Bool {
+    func wakeOne() -> Bool {
         precondition(Scheduler.lock.isHeldHere, "wake needs the scheduler lock")
         guard !waiters.isEmpty else { return false }
         Scheduler.wake(waiters.removeFirst())
@@ -32,26 +45,25 @@ struct WaitQueue {
 
     /// Takes the longest waiter off the queue without waking it (for a
     /// direct handoff to it).
-    mutating func takeFirst() -> ThreadID? {
+    func takeFirst() -> ThreadID? {
         precondition(Scheduler.lock.isHeldHere, "takeFirst needs the scheduler lock")
         return waiters.isEmpty ? nil : waiters.removeFirst()
     }
 
-    /// Queues the calling thread without blocking it yet: the caller then
-    /// blocks some other way (`Scheduler.handOff`).
-    mutating func enqueueCurrent() {
+    /// Queues the calling thread without blocking it: the caller then
+    /// blocks another way (`Scheduler.handOff`) and calls `removeCurrent`.
+    func enqueueCurrent() {
         precondition(Scheduler.lock.isHeldHere, "enqueueCurrent needs the scheduler lock")
         waiters.append(Scheduler.current)
     }
 
-    /// Forgets the calling thread if it is still queued (woken by a signal
-    /// or a closed end rather than by this queue).
-    mutating func removeCurrent() {
+    /// Takes the calling thread off the queue if it is still on it.
+    func removeCurrent() {
         let me = Scheduler.current
         waiters.removeAll { $0 == me }
     }
 
-    mutating func wakeAll() {
+    func wakeAll() {
         precondition(Scheduler.lock.isHeldHere, "wake needs the scheduler lock")
         let all = waiters
         waiters.removeAll()

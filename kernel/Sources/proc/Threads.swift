@@ -251,9 +251,11 @@ enum Threads {
     static func join(_ thread: ThreadID) {
         let leftover: (stack: KernelVirtualMemory.Stack?, fpu: UnsafeMutableRawPointer?) = Scheduler.withLock {
             precondition(thread != Scheduler.current, "a thread cannot join itself")
+            // A loop: a signal posted to the joiner wakes it early.
             while table[thread.index].state != .exited {
                 precondition(table[thread.index].state != .free, "joining a thread that was never spawned or already joined")
-                precondition(table[thread.index].joiner == nil, "a thread has one joiner")
+                precondition(table[thread.index].joiner == nil || table[thread.index].joiner == Scheduler.current,
+                             "a thread has one joiner")
                 table[thread.index].joiner = Scheduler.current
                 Scheduler.block()
             }

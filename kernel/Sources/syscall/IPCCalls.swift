@@ -132,7 +132,6 @@ enum IPC {
             if thread.hasDeliverableSignal { throw .interrupted }
             if ring.ring.prepareToWait(.sender) {
                 ring.senders.wait()
-                ring.senders.removeCurrent()
             }
         }
     }
@@ -174,7 +173,6 @@ enum IPC {
             if thread.hasDeliverableSignal { throw .interrupted }
             if ring.ring.prepareToWait(.receiver) {
                 ring.receivers.wait()
-                ring.receivers.removeCurrent()
             }
         }
     }

@@ -93,7 +93,7 @@ enum Syscalls {
                 guard let bytes = try? UserMode.readString(at: address, limit: 64) else { return nil }
                 return String(decoding: bytes, as: UTF8.self)
             })
-        Console.write("[pid \(pid)] \(line)\n")
+        Console.exclusive { Console.write("[pid \(pid)] \(line)\n") }
     }
 }
 

@@ -104,6 +104,11 @@ if [ "$build_ok" = 1 ]; then
     ktest --name busybox-pipe --kernel build/exo.elf --append "init=/bin/busybox -- sh -c 'echo hi | cat'" \
         --expect-exit 33 --timeout 60 --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio \
         --expect-text "hi" --expect-text "exo: init exited with status 0"
+    echo "== 300 busybox pipelines in a row (fork, exec, wait and SIGCHLD racing; once a kernel panic)"
+    ktest --name busybox-pipelines --kernel build/exo.elf \
+        --append "init=/bin/busybox -- sh -c 'n=0; i=0; while [ \$i -lt 300 ]; do echo a | cat | cat > /dev/null || n=\$((n+1)); i=\$((i+1)); done; echo pipelines: \$n failed'" \
+        --expect-exit 33 --timeout 120 --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio \
+        --expect-text "pipelines: 0 failed"
     echo "== exo.trace=syscalls prints every call, fast-path ones (getpid) included"
     ktest --name syscall-trace --kernel build/exo.elf \
         --append "init=/bin/busybox exo.trace=syscalls -- sh -c 'echo hi | cat'" \

@@ -31,7 +31,13 @@ final class WaitQueue {
         let me = Scheduler.current
         waiters.append(me)
         Scheduler.block()
-        waiters.removeAll { $0 == me }
+        remove(me)
+    }
+
+    /// Without allocating: the array keeps its capacity, so a queue that
+    /// is waited on again and again (IPC, pipes) never reallocates.
+    private func remove(_ thread: ThreadID) {
+        if let index = waiters.firstIndex(of: thread) { waiters.remove(at: index) }
     }
 
     /// Wakes the longest waiter; returns whether there was one.
@@ -58,16 +64,12 @@ final class WaitQueue {
     }
 
     /// Takes the calling thread off the queue if it is still on it.
-    func removeCurrent() {
-        let me = Scheduler.current
-        waiters.removeAll { $0 == me }
-    }
+    func removeCurrent() { remove(Scheduler.current) }
 
     func wakeAll() {
         precondition(Scheduler.lock.isHeldHere, "wake needs the scheduler lock")
-        let all = waiters
-        waiters.removeAll()
-        for thread in all { Scheduler.wake(thread) }
+        for index in waiters.indices { Scheduler.wake(waiters[index]) }
+        waiters.removeAll(keepingCapacity: true)
     }
 }
 

@@ -36,8 +36,8 @@ enum IPC {
     }
 
     /// The ring behind `raw` in the caller's table, if the handle has `rights`.
-    private static func ring(_ raw: UInt64, requiring rights: Rights) throws(Errno) -> KernelRing {
-        let process = Process.current
+    private static func ring(_ raw: UInt64, requiring rights: Rights,
+                             of process: Process = Process.current) throws(Errno) -> KernelRing {
         let name = try handle(raw)
         do throws(IPCError) {
             return try Scheduler.withLockThrowing { () throws(IPCError) -> KernelRing in
@@ -98,18 +98,19 @@ enum IPC {
 
     /// Sends up to 56 bytes from user memory; with `.block`, waits for room.
     static func send(_ raw: UInt64, buffer: UInt64, length: UInt64, flags: FusionRingCallFlags) throws(Errno) {
-        let ring = try ring(raw, requiring: .send)
-        try send(on: ring, buffer: buffer, length: length, block: flags.contains(.block))
+        let thread = UserThread.current
+        let ring = try ring(raw, requiring: .send, of: thread.process)
+        try send(on: ring, buffer: buffer, length: length, block: flags.contains(.block), thread: thread)
         wakeReceivers(of: ring)
     }
 
-    private static func send(on ring: KernelRing, buffer: UInt64, length: UInt64, block: Bool) throws(Errno) {
+    private static func send(on ring: KernelRing, buffer: UInt64, length: UInt64, block: Bool,
+                             thread: UserThread) throws(Errno) {
         guard length <= UInt64(RingLayout.inlineCapacity) else { throw .messageTooLong }
         var bytes = InlineMessage()
         try withUnsafeMutableBytes(of: &bytes) { (raw: UnsafeMutableRawBufferPointer) throws(Errno) in
             try UserMode.copyIn(raw.baseAddress!, from: buffer, length: Int(length))
         }
-        let thread = UserThread.current
         while true {
             do throws(IPCError) {
                 try withUnsafeBytes(of: &bytes) { (raw: UnsafeRawBufferPointer) throws(IPCError) in
@@ -138,12 +139,13 @@ enum IPC {
 
     /// Takes one message into user memory: returns type << 16 | length.
     static func receive(_ raw: UInt64, buffer: UInt64, capacity: UInt64, flags: FusionRingCallFlags) throws(Errno) -> Int64 {
-        let ring = try ring(raw, requiring: .receive)
-        return try receive(on: ring, buffer: buffer, capacity: capacity, block: flags.contains(.block))
+        let thread = UserThread.current
+        let ring = try ring(raw, requiring: .receive, of: thread.process)
+        return try receive(on: ring, buffer: buffer, capacity: capacity, block: flags.contains(.block), thread: thread)
     }
 
-    private static func receive(on ring: KernelRing, buffer: UInt64, capacity: UInt64, block: Bool) throws(Errno) -> Int64 {
-        let thread = UserThread.current
+    private static func receive(on ring: KernelRing, buffer: UInt64, capacity: UInt64, block: Bool,
+                                thread: UserThread) throws(Errno) -> Int64 {
         var bytes = InlineMessage()
         while true {
             let received: FusionRing.Received
@@ -186,11 +188,11 @@ enum IPC {
     /// call/reply path with no trip through the run queues.
     static func call(_ raw: UInt64, buffer: UInt64, length: UInt64, reply replyRaw: UInt64,
                      replyBuffer: UInt64, replyCapacity: UInt64) throws(Errno) -> Int64 {
-        let reply = try ring(replyRaw, requiring: .receive)
-        let ring = try ring(raw, requiring: .send)
-        try send(on: ring, buffer: buffer, length: length, block: true)
+        let thread = UserThread.current
+        let reply = try ring(replyRaw, requiring: .receive, of: thread.process)
+        let ring = try ring(raw, requiring: .send, of: thread.process)
+        try send(on: ring, buffer: buffer, length: length, block: true, thread: thread)
         if ring.ring.takeWaiter(.receiver) {
-            let thread = UserThread.current
             try Scheduler.withLockThrowing { () throws(Errno) in
                 guard let waiter = ring.receivers.takeFirst() else { return }
                 ring.receivers.wakeAll()                 // any others re-check
@@ -204,7 +206,7 @@ enum IPC {
                 reply.receivers.removeCurrent()
             }
         }
-        return try receive(on: reply, buffer: replyBuffer, capacity: replyCapacity, block: true)
+        return try receive(on: reply, buffer: replyBuffer, capacity: replyCapacity, block: true, thread: thread)
     }
 
     // MARK: User-space rings

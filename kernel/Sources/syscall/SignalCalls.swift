@@ -101,6 +101,11 @@ enum SignalDelivery {
     static func deliverPending(_ frame: UnsafeMutablePointer<TrapFrame>) {
         guard let thread = Threads.table[Scheduler.current.index].user else { return }
         let process = thread.process
+        // The common case, read without the lock: nothing pending, nothing
+        // to restore. A signal posted right after this check interrupts the
+        // thread (IPI or wakeup), and that return to ring 3 delivers it.
+        if !thread.mustExit && thread.pending.set.rawValue | process.signals.pending.set.rawValue == 0
+            && thread.maskAfterSuspend == nil { return }
         while true {
             let next: (Signal, SigAction, SignalInfo)?? = Scheduler.withLock {
                 if thread.mustExit { return .some(nil) }

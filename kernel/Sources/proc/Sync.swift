@@ -44,8 +44,8 @@ final class WaitQueue {
     @discardableResult
     func wakeOne() -> Bool {
         precondition(Scheduler.lock.isHeldHere, "wake needs the scheduler lock")
-        guard !waiters.isEmpty else { return false }
-        Scheduler.wake(waiters.removeFirst())
+        guard let first = takeFirstWaiter() else { return false }
+        Scheduler.wake(first)
         return true
     }
 
@@ -53,7 +53,17 @@ final class WaitQueue {
     /// direct handoff to it).
     func takeFirst() -> ThreadID? {
         precondition(Scheduler.lock.isHeldHere, "takeFirst needs the scheduler lock")
-        return waiters.isEmpty ? nil : waiters.removeFirst()
+        return takeFirstWaiter()
+    }
+
+    /// The head, off the queue. A queue of one (the usual case: one
+    /// receiver, one joiner) pops from the end, which moves nothing.
+    private func takeFirstWaiter() -> ThreadID? {
+        switch waiters.count {
+        case 0: return nil
+        case 1: return waiters.removeLast()
+        default: return waiters.remove(at: 0)
+        }
     }
 
     /// Queues the calling thread without blocking it: the caller then

@@ -25,13 +25,21 @@ enum {
     FRING_MULTI_PRODUCER = 1,      /* fring_create flags */
     FRING_BLOCK = 1,               /* fring_send / fring_recv flags */
     FRING_INLINE_MAX = 56,
-    FRING_TYPE_DATA = 1,
+    FRING_TYPE_DATA = 1, FRING_TYPE_GRANT = 2, FRING_TYPE_HANDLE = 3,
     FRING_MAGIC = 0x474E5246,      /* "FRNG" at offset 0 of a mapped ring */
 };
 
 enum {
     SYS_fring_create = 400, SYS_fring_map, SYS_fring_send, SYS_fring_recv, SYS_fring_call,
     SYS_fring_wait, SYS_fring_wake, SYS_fring_dup, SYS_fring_close,
+    SYS_fring_grant, SYS_fring_grant_map, SYS_fring_send_handle, SYS_fring_accept_handle,
+};
+
+/* The payload of a FRING_TYPE_GRANT message. */
+struct fring_grant {
+    uint32_t id;
+    uint32_t reserved;
+    uint64_t length;
 };
 
 static inline long fring_syscall6(long n, long a, long b, long c, long d, long e, long f)
@@ -104,6 +112,36 @@ static inline int fring_dup(int ring, unsigned rights)
 static inline int fring_close(int ring)
 {
     return (int)fring_syscall6(SYS_fring_close, ring, 0, 0, 0, 0, 0);
+}
+
+/* Sends the bytes at [data, data + length) zero-copy: the receiver maps the
+ * same pages read-only (fring_grant_map). Needs FRING_SEND | FRING_GRANT.
+ * The sender should not change the buffer until the receiver is done.
+ * Returns the grant id (also in the message). */
+static inline long fring_grant(int ring, const void *data, size_t length, unsigned flags)
+{
+    return fring_syscall6(SYS_fring_grant, ring, (long)data, (long)length, flags, 0, 0);
+}
+
+/* Maps a received grant read-only; returns its first byte. munmap of the
+ * whole pages releases it. EPIPE: the sender died before it was mapped. */
+static inline void *fring_grant_map(int ring, uint32_t id)
+{
+    long r = fring_syscall6(SYS_fring_grant_map, ring, id, 0, 0, 0, 0);
+    return r == -1 ? NULL : (void *)r;
+}
+
+/* Passes a copy of `handle` with `rights` (its own must include
+ * FRING_TRANSFER and every right passed) over `ring`. */
+static inline long fring_send_handle(int ring, int handle, unsigned rights)
+{
+    return fring_syscall6(SYS_fring_send_handle, ring, handle, rights, 0, 0, 0);
+}
+
+/* Turns a received FRING_TYPE_HANDLE message (its 4-byte id) into a handle. */
+static inline int fring_accept_handle(int ring, uint32_t id)
+{
+    return (int)fring_syscall6(SYS_fring_accept_handle, ring, id, 0, 0, 0, 0);
 }
 
 #endif

@@ -9,6 +9,7 @@
 #include "utest.h"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -186,6 +187,171 @@ static void dying_peer(void)
     fring_close(tx);
 }
 
+/* Messages of random sizes 0 B - 64 KiB from a child to its parent: up to
+ * 56 bytes inline, larger ones as zero-copy grants. Every message carries a
+ * checksum the parent recomputes from what it received or mapped. */
+static void mixed_sizes(void)
+{
+    enum { COUNT = 2000, MAX = 64 * 1024 };
+    int ring = fring_create(16, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Each message gets fresh pages, unmapped right after sending: the
+         * grant keeps them alive for the receiver (the sender must not
+         * write a granted buffer, so it never reuses one). */
+        for (int i = 0; i < COUNT; i++) {
+            size_t length = next_random() % 4 == 0 ? next_random() % 57 : next_random() % (MAX + 1);
+            unsigned char *pages = mmap(NULL, MAX + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (pages == MAP_FAILED)
+                _exit(4);
+            unsigned char *data = pages + (length > 56 ? next_random() % 64 : 0);
+            uint32_t sum = 0;
+            for (size_t b = 0; b < length; b++) {
+                data[b] = (unsigned char)next_random();
+                sum = sum * 31 + data[b];
+            }
+            /* the checksum first (inline), then the data */
+            if (fring_send(ring, &sum, sizeof sum, FRING_BLOCK) != 0)
+                _exit(2);
+            long r = length <= 56 ? fring_send(ring, data, length, FRING_BLOCK)
+                                  : fring_grant(ring, data, length, FRING_BLOCK);
+            if (r < 0)
+                _exit(3);
+            munmap(pages, MAX + 4096);
+        }
+        _exit(0);
+    }
+    int ok = 1, grants = 0;
+    for (int i = 0; i < COUNT && ok; i++) {
+        uint32_t expected = 0, sum = 0;
+        unsigned char message[56];
+        int type = 0;
+        ok = fring_recv(ring, &expected, sizeof expected, FRING_BLOCK, NULL) == sizeof expected;
+        long length = fring_recv(ring, message, sizeof message, FRING_BLOCK, &type);
+        if (!ok || length < 0)
+            break;
+        if (type == FRING_TYPE_GRANT) {
+            struct fring_grant g;
+            memcpy(&g, message, sizeof g);
+            const unsigned char *data = fring_grant_map(ring, g.id);
+            if (!data) {
+                ok = 0;
+                break;
+            }
+            for (uint64_t b = 0; b < g.length; b++)
+                sum = sum * 31 + data[b];
+            uintptr_t page = (uintptr_t)data & ~(uintptr_t)4095;
+            munmap((void *)page, ((uintptr_t)data + g.length - page + 4095) & ~(uintptr_t)4095);
+            grants++;
+        } else {
+            for (long b = 0; b < length; b++)
+                sum = sum * 31 + message[b];
+        }
+        ok = sum == expected;
+    }
+    int status = -1;
+    if (!ok)
+        kill(pid, SIGKILL); /* it may be blocked on a full ring */
+    waitpid(pid, &status, 0);
+    CHECK("fring_mixed_sizes_checksums", ok && grants > COUNT / 2);
+    CHECK("fring_mixed_sizes_sender_ok", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    fring_close(ring);
+}
+
+/* fring_grant_map as a raw call (-1 and errno on failure), for CHECK_ERR. */
+static long grant_map_raw(int ring, uint32_t id)
+{
+    return fring_syscall6(SYS_fring_grant_map, ring, id, 0, 0, 0, 0);
+}
+
+static void grant_rules(void)
+{
+    static char page[8192] __attribute__((aligned(4096)));
+    int ring = fring_create(8, 0);
+    int no_grant = fring_dup(ring, FRING_SEND | FRING_RECEIVE);
+    CHECK_ERR("fring_grant_without_grant_right", fring_grant(no_grant, page, 100, 0), EPERM);
+    CHECK_ERR("fring_grant_zero_length", fring_grant(ring, page, 0, 0), EINVAL);
+    CHECK_ERR("fring_grant_unmapped", fring_grant(ring, (void *)0x10000, 100, 0), EFAULT);
+    CHECK_ERR("fring_grant_kernel_address", fring_grant(ring, (void *)0x400000000000, 100, 0), EFAULT);
+    strcpy(page + 100, "granted bytes");
+    long id = fring_grant(ring, page + 100, 14, 0);
+    struct fring_grant g = {0};
+    int type = 0;
+    CHECK("fring_grant_message", id > 0 && fring_recv(ring, &g, sizeof g, 0, &type) == sizeof g
+                                     && type == FRING_TYPE_GRANT && g.id == id && g.length == 14);
+    const char *seen = fring_grant_map(ring, g.id);
+    CHECK("fring_grant_map_same_bytes", seen && strcmp(seen, "granted bytes") == 0 && seen != page + 100);
+    CHECK_ERR("fring_grant_map_twice", grant_map_raw(ring, g.id), EBADF);
+    CHECK_ERR("fring_grant_map_never_sent", grant_map_raw(ring, 999999), EBADF);
+    /* read-only for the receiver: a write kills a child that tries */
+    pid_t pid = fork();
+    if (pid == 0) {
+        *(volatile char *)seen = 'X';
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK("fring_grant_mapping_read_only", WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    fring_close(no_grant);
+    fring_close(ring);
+}
+
+/* The sender dies after granting, before the receiver maps: EPIPE, and the
+ * pages are released (the receiver never sees them). */
+static void grant_sender_dies(void)
+{
+    int ring = fring_create(8, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        static char data[4096] __attribute__((aligned(4096))) = "doomed";
+        fring_grant(ring, data, sizeof data, FRING_BLOCK);
+        pause();
+        _exit(0);
+    }
+    struct fring_grant g = {0};
+    fring_recv(ring, &g, sizeof g, FRING_BLOCK, NULL);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    CHECK_ERR("fring_grant_after_sender_killed_epipe", grant_map_raw(ring, g.id), EPIPE);
+    fring_close(ring);
+}
+
+/* A ring made after fork reaches the child only as a handle sent over a
+ * ring the child already has; the child then answers on it. */
+static void handle_passing(void)
+{
+    int control = fring_create(4, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        uint32_t id = 0;
+        int type = 0;
+        if (fring_recv(control, &id, sizeof id, FRING_BLOCK, &type) != sizeof id || type != FRING_TYPE_HANDLE)
+            _exit(1);
+        int answer = fring_accept_handle(control, id);
+        if (answer < 0)
+            _exit(2);
+        if (fring_recv(answer, &id, 1, 0, NULL) != -1 || errno != EPERM)
+            _exit(3); /* passed with send only */
+        _exit(fring_send(answer, "from child", 10, FRING_BLOCK) == 0 ? 0 : 4);
+    }
+    int fresh = fring_create(4, 0);
+    int no_transfer = fring_dup(fresh, FRING_SEND | FRING_RECEIVE);
+    CHECK_ERR("fring_send_handle_without_transfer_right", fring_send_handle(control, no_transfer, FRING_SEND), EPERM);
+    CHECK_ERR("fring_send_handle_more_rights", fring_send_handle(control, fring_dup(fresh, FRING_SEND | FRING_TRANSFER),
+                                                                 FRING_SEND | FRING_RECEIVE), EPERM);
+    CHECK("fring_send_handle", fring_send_handle(control, fresh, FRING_SEND) > 0);
+    char reply[16] = {0};
+    CHECK("fring_passed_handle_used", fring_recv(fresh, reply, sizeof reply, FRING_BLOCK, NULL) == 10
+                                          && memcmp(reply, "from child", 10) == 0);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK("fring_passed_handle_rights_kept", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_ERR("fring_accept_handle_bogus", fring_accept_handle(control, 12345), EBADF);
+    fring_close(fresh);
+    fring_close(no_transfer);
+    fring_close(control);
+}
+
 int main(void)
 {
     if (fring_create(8, 0) == -1 && errno == ENOSYS) {
@@ -198,5 +364,9 @@ int main(void)
     between_processes();
     call_reply();
     dying_peer();
+    grant_rules();
+    grant_sender_dies();
+    mixed_sizes();
+    handle_passing();
     return utest_exit();
 }

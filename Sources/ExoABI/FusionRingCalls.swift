@@ -1,4 +1,4 @@
-/// Exo's own system calls: Fusion Ring IPC (ExoIPC). Numbers 400...409 lie in
+/// Exo's own system calls: Fusion Ring IPC (ExoIPC). Numbers 400...412 lie in
 /// 335...423, which x86_64 Linux never assigns (those are other
 /// architectures' 32-bit time calls), so a program can probe for Exo: Linux
 /// answers ENOSYS. user/include/fring.h has the C side.
@@ -24,6 +24,17 @@ extension SyscallNumber {
     public static let fringDuplicate = SyscallNumber(rawValue: 407)
     /// fring_close(handle).
     public static let fringClose = SyscallNumber(rawValue: 408)
+    /// fring_grant(handle, address, length, flags): sends the pages under
+    /// [address, address + length) zero-copy (a `.grant` slot).
+    public static let fringGrant = SyscallNumber(rawValue: 409)
+    /// fring_grant_map(handle, grant_id) → the granted bytes' address,
+    /// mapped read-only in the caller (munmap releases them).
+    public static let fringGrantMap = SyscallNumber(rawValue: 410)
+    /// fring_send_handle(handle, other, rights): passes a copy of `other`
+    /// (with `rights`, a subset) over the ring (a `.handle` slot).
+    public static let fringSendHandle = SyscallNumber(rawValue: 411)
+    /// fring_accept_handle(handle, transfer_id) → the new handle.
+    public static let fringAcceptHandle = SyscallNumber(rawValue: 412)
 
     /// The Exo call's name, for traces.
     public var exoName: StaticString? {
@@ -37,6 +48,10 @@ extension SyscallNumber {
         case 406: "fring_wake"
         case 407: "fring_dup"
         case 408: "fring_close"
+        case 409: "fring_grant"
+        case 410: "fring_grant_map"
+        case 411: "fring_send_handle"
+        case 412: "fring_accept_handle"
         default: nil
         }
     }

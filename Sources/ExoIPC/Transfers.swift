@@ -41,6 +41,9 @@ public struct TransferTable<Item> {
     }
 
     private var entries: [UInt32: Entry] = [:]
+    /// Ids withdrawn because their sender died, still unredeemed: redeeming
+    /// one says `.peerGone` (once) rather than "no such transfer".
+    private var orphans: [UInt32: ObjectIdentifier] = [:]
     private var nextID: UInt32 = 1
     public let limit: Int
 
@@ -51,7 +54,7 @@ public struct TransferTable<Item> {
     /// Parks `item`, sent by process `sender` on `ring`; returns its id.
     public mutating func park(_ item: Item, ring: ObjectIdentifier, sender: Int32) throws(IPCError) -> UInt32 {
         guard entries.count < limit else { throw .tableFull }
-        while nextID == 0 || entries[nextID] != nil { nextID &+= 1 }
+        while nextID == 0 || entries[nextID] != nil || orphans[nextID] != nil { nextID &+= 1 }
         let id = nextID
         nextID &+= 1
         entries[id] = Entry(ring: ring, sender: sender, item: item)
@@ -62,7 +65,13 @@ public struct TransferTable<Item> {
     /// there is none (never parked, already redeemed, withdrawn) or it
     /// travels on another ring.
     public mutating func redeem(_ id: UInt32, ring: ObjectIdentifier) throws(IPCError) -> Entry {
-        guard let entry = entries[id], entry.ring == ring else { throw .invalidHandle }
+        guard let entry = entries[id], entry.ring == ring else {
+            if orphans[id] == ring {
+                orphans[id] = nil
+                throw .peerGone
+            }
+            throw .invalidHandle
+        }
         entries[id] = nil
         return entry
     }
@@ -72,12 +81,21 @@ public struct TransferTable<Item> {
 
     /// Removes and returns every entry matching `predicate` (a dying
     /// sender's, or a closed ring's).
-    public mutating func withdraw(where predicate: (Entry) -> Bool) -> [Entry] {
+    /// With `orphaning`, the ids are remembered so that their receiver
+    /// learns the sender is gone; without (the ring itself is gone), they
+    /// are forgotten, with every orphan of that ring.
+    public mutating func withdraw(orphaning: Bool = true, where predicate: (Entry) -> Bool) -> [Entry] {
         var removed: [Entry] = []
         for (id, entry) in entries where predicate(entry) {
             removed.append(entry)
             entries[id] = nil
+            if orphaning { orphans[id] = entry.ring }
         }
         return removed
+    }
+
+    /// Forgets the orphans of `ring` (its last receiver closed it).
+    public mutating func forgetOrphans(of ring: ObjectIdentifier) {
+        for (id, owner) in orphans where owner == ring { orphans[id] = nil }
     }
 }

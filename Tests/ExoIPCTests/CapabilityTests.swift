@@ -81,6 +81,9 @@ struct TransferTableTests {
         let withdrawn = table.withdraw { $0.sender == 2 }
         #expect(withdrawn.map(\.item) == [2])
         #expect(table.isParked(kept) && !table.isParked(lost))
+        #expect(throws: IPCError.peerGone) { try table.redeem(lost, ring: ring) }   // said once
+        #expect(throws: IPCError.invalidHandle) { try table.redeem(lost, ring: ring) }
+        #expect(IPCError.peerGone.errno == .brokenPipe)
     }
 
     @Test func grantDescriptorRoundTripsAndRejectsWrongSizes() throws {

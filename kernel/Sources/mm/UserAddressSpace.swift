@@ -276,14 +276,15 @@ final class UserAddressSpace {
     /// Maps `frames` read-write and shared (fork keeps them shared) at a
     /// free range; each frame gains a reference, which munmap or the
     /// space's end drops. Returns the range's start. Lock held.
-    func mapShared(frames: [UInt64]) throws(Errno) -> UInt64 {
+    func mapShared(frames: [UInt64], writable: Bool = true) throws(Errno) -> UInt64 {
         let length = UInt64(frames.count) * Self.pageSize
         guard let start = findFreeRange(length: length) else { throw .outOfMemory }
-        addRegion(Region(start: start, end: start + length, protection: [.read, .write], isShared: true))
+        let protection: Protection = writable ? [.read, .write] : [.read]
+        addRegion(Region(start: start, end: start + length, protection: protection, isShared: true))
         for (index, frame) in frames.enumerated() {
             do {
                 try mapper.map(virtual: start + UInt64(index) * Self.pageSize, physical: frame, size: .small,
-                               flags: leafFlags([.read, .write], shared: false))
+                               flags: leafFlags(protection, shared: false))
             } catch {
                 removeRange(start..<start + length)      // drops the references taken so far
                 throw .outOfMemory
@@ -291,6 +292,32 @@ final class UserAddressSpace {
             _ = FrameReferences.retain(frame)
         }
         return start
+    }
+
+    /// The frames under `[start, end)` (page-aligned), each present for
+    /// reading (faulted in if needed) and given one more reference: what a
+    /// zero-copy grant holds. EFAULT if any page is not readable memory.
+    /// Lock held.
+    func pinFrames(_ start: UInt64, _ end: UInt64) throws(Errno) -> [UInt64] {
+        var frames: [UInt64] = []
+        var page = start
+        while page < end {
+            if mapper.translate(page) == nil || regionIndex(containing: page).map({ regions[$0].protection.isEmpty }) != false {
+                guard resolveFault(at: page, write: false, execute: false) else {
+                    for frame in frames { FrameReferences.release(frame) }
+                    throw .badAddress
+                }
+            }
+            guard let translation = mapper.translate(page) else {
+                for frame in frames { FrameReferences.release(frame) }
+                throw .badAddress
+            }
+            let frame = translation.physicalAddress & ~(Self.pageSize - 1)
+            _ = FrameReferences.retain(frame)
+            frames.append(frame)
+            page += Self.pageSize
+        }
+        return frames
     }
 
     /// The kernel address of the byte at user `address`, if its page is present.

@@ -341,6 +341,7 @@ final class Process {
             // the last end of its kind.
             for (_, ring, rights) in rings.live { ring.closeEnd(rights) }
             _ = rings.removeAll()
+            IPC.withdrawGrants(of: pid)
             state = .zombie
             let status = exitStatus
             for (_, other) in Process.table where other.parentPID == pid { other.parentPID = 1 }

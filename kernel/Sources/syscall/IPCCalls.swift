@@ -26,6 +26,12 @@ extension Syscalls {
         register(.fringWake) { c throws(Errno) in try IPC.wake(c.a0, side: c.a1); return 0 }
         register(.fringDuplicate) { c throws(Errno) in try IPC.duplicate(c.a0, rights: c.a1) }
         register(.fringClose) { c throws(Errno) in try IPC.close(c.a0); return 0 }
+        register(.fringGrant) { c throws(Errno) in
+            try IPC.grant(c.a0, address: c.a1, length: c.a2, flags: FusionRingCallFlags(rawValue: c.a3))
+        }
+        register(.fringGrantMap) { c throws(Errno) in try IPC.mapGrant(c.a0, id: c.a1) }
+        register(.fringSendHandle) { c throws(Errno) in try IPC.sendHandle(c.a0, other: c.a1, rights: c.a2) }
+        register(.fringAcceptHandle) { c throws(Errno) in try IPC.acceptHandle(c.a0, id: c.a1) }
     }
 }
 
@@ -111,11 +117,18 @@ enum IPC {
         try withUnsafeMutableBytes(of: &bytes) { (raw: UnsafeMutableRawBufferPointer) throws(Errno) in
             try UserMode.copyIn(raw.baseAddress!, from: buffer, length: Int(length))
         }
+        try withUnsafeBytes(of: &bytes) { (raw: UnsafeRawBufferPointer) throws(Errno) in
+            try send(on: ring, UnsafeRawBufferPointer(rebasing: raw[0..<Int(length)]), type: .data, block: block,
+                     thread: thread)
+        }
+    }
+
+    /// Puts kernel bytes (at most 56) in a slot; with `block`, waits for room.
+    private static func send(on ring: KernelRing, _ payload: UnsafeRawBufferPointer, type: MessageType, block: Bool,
+                             thread: UserThread) throws(Errno) {
         while true {
             do throws(IPCError) {
-                try withUnsafeBytes(of: &bytes) { (raw: UnsafeRawBufferPointer) throws(IPCError) in
-                    try ring.ring.send(UnsafeRawBufferPointer(rebasing: raw[0..<Int(length)]))
-                }
+                try ring.ring.send(payload, type: type)
                 return
             } catch {
                 guard error == .full else { throw error.errno }
@@ -224,6 +237,155 @@ enum IPC {
         Scheduler.withLock {
             if side == 0 { ring.receivers.wakeAll() } else { ring.senders.wakeAll() }
         }
+    }
+}
+
+// MARK: Zero-copy grants and handles in flight
+
+extension IPC {
+    /// A grant in flight: the sender's frames (one reference each, held by
+    /// the grant) and where the bytes start and end in them.
+    struct Grant {
+        let frames: [UInt64]
+        let offset: UInt64
+        let length: UInt64
+
+        func release() { for frame in frames { FrameReferences.release(frame) } }
+    }
+
+    /// A capability in flight: counted as an open end of its ring while it
+    /// travels, so a sender closing its own copy does not end the ring.
+    struct HandleInFlight {
+        let ring: KernelRing
+        let rights: Rights
+    }
+
+    /// Guarded by the scheduler lock.
+    nonisolated(unsafe) static var grants = TransferTable<Grant>()
+    nonisolated(unsafe) static var handlesInFlight = TransferTable<HandleInFlight>()
+
+    /// Largest zero-copy grant: 64 MiB.
+    static let maximumGrant: UInt64 = 64 << 20
+
+    /// fring_grant: the pages under the buffer are shared with the
+    /// receiver, never copied; the slot carries a `GrantDescriptor`.
+    /// Returns the grant's id.
+    static func grant(_ raw: UInt64, address: UInt64, length: UInt64, flags: FusionRingCallFlags) throws(Errno) -> Int64 {
+        let thread = UserThread.current
+        let process = thread.process
+        let ring = try ring(raw, requiring: [.send, .grant], of: process)
+        guard length > 0, length <= maximumGrant else { throw .invalidArgument }
+        guard UserMode.isUserRange(address, length), let space = process.space else { throw .badAddress }
+        let start = address & ~UInt64(4095)
+        let end = (address + length + 4095) & ~UInt64(4095)
+        let frames = try space.lock.withLock { () throws(Errno) -> [UInt64] in try space.pinFrames(start, end) }
+        let grant = Grant(frames: frames, offset: address - start, length: length)
+        let id: UInt32
+        do throws(IPCError) {
+            id = try Scheduler.withLockThrowing { () throws(IPCError) -> UInt32 in
+                try grants.park(grant, ring: ObjectIdentifier(ring), sender: process.pid)
+            }
+        } catch {
+            grant.release()
+            throw error.errno
+        }
+        var payload = (UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &payload) { GrantDescriptor(id: id, length: length).encode(into: $0) }
+        do throws(Errno) {
+            try withUnsafeBytes(of: &payload) { (raw: UnsafeRawBufferPointer) throws(Errno) in
+                try send(on: ring, raw, type: .grant, block: flags.contains(.block), thread: thread)
+            }
+        } catch {
+            if let parked = try? Scheduler.withLockThrowing({ () throws(IPCError) in
+                try grants.redeem(id, ring: ObjectIdentifier(ring))
+            }) { parked.item.release() }
+            throw error
+        }
+        wakeReceivers(of: ring)
+        return Int64(id)
+    }
+
+    /// fring_grant_map: the receiver maps a grant it took off `raw`'s ring,
+    /// read-only; returns the address of its first byte. Once only; EPIPE
+    /// if the sender died first (its grants were withdrawn).
+    static func mapGrant(_ raw: UInt64, id: UInt64) throws(Errno) -> Int64 {
+        let thread = UserThread.current
+        let process = thread.process
+        let ring = try ring(raw, requiring: .receive, of: process)
+        guard id <= UInt64(UInt32.max), let space = process.space else { throw .badFileDescriptor }
+        let grant: Grant
+        do throws(IPCError) {
+            grant = try Scheduler.withLockThrowing { () throws(IPCError) -> Grant in
+                try grants.redeem(UInt32(id), ring: ObjectIdentifier(ring)).item
+            }
+        } catch { throw error.errno }
+        defer { grant.release() }                    // the mapping holds its own references
+        let start = try space.lock.withLock { () throws(Errno) -> UInt64 in
+            try space.mapShared(frames: grant.frames, writable: false)
+        }
+        return Int64(start + grant.offset)
+    }
+
+    /// fring_send_handle: a copy of `other` with `rights` travels over the
+    /// ring; `other` must carry `.transfer` and every right passed on.
+    static func sendHandle(_ raw: UInt64, other: UInt64, rights: UInt64) throws(Errno) -> Int64 {
+        let thread = UserThread.current
+        let process = thread.process
+        let ring = try ring(raw, requiring: .send, of: process)
+        guard rights <= UInt64(Rights.all.rawValue) else { throw .invalidArgument }
+        let passed = Rights(rawValue: UInt32(rights))
+        let name = try handle(other)
+        let id: UInt32
+        do throws(IPCError) {
+            id = try Scheduler.withLockThrowing { () throws(IPCError) -> UInt32 in
+                let (object, held) = try process.rings.entry(name)
+                guard held.contains(.transfer), held.isSuperset(of: passed) else { throw .insufficientRights }
+                let id = try handlesInFlight.park(HandleInFlight(ring: object, rights: passed),
+                                                  ring: ObjectIdentifier(ring), sender: process.pid)
+                object.openEnd(passed)
+                return id
+            }
+        } catch { throw error.errno }
+        var payload = id
+        do throws(Errno) {
+            try withUnsafeBytes(of: &payload) { (raw: UnsafeRawBufferPointer) throws(Errno) in
+                try send(on: ring, raw, type: .handle, block: true, thread: thread)
+            }
+        } catch {
+            Scheduler.withLock {
+                if let parked = try? handlesInFlight.redeem(id, ring: ObjectIdentifier(ring)) {
+                    parked.item.ring.closeEnd(parked.item.rights)
+                }
+            }
+            throw error
+        }
+        wakeReceivers(of: ring)
+        return Int64(id)
+    }
+
+    /// fring_accept_handle: the receiver turns a handle message into a
+    /// handle in its own table.
+    static func acceptHandle(_ raw: UInt64, id: UInt64) throws(Errno) -> Int64 {
+        let process = Process.current
+        let ring = try ring(raw, requiring: .receive, of: process)
+        guard id <= UInt64(UInt32.max) else { throw .badFileDescriptor }
+        do throws(IPCError) {
+            return try Scheduler.withLockThrowing { () throws(IPCError) -> Int64 in
+                let inFlight = try handlesInFlight.redeem(UInt32(id), ring: ObjectIdentifier(ring)).item
+                do throws(IPCError) {
+                    return Int64(try process.rings.insert(inFlight.ring, rights: inFlight.rights).rawValue)
+                } catch {
+                    inFlight.ring.closeEnd(inFlight.rights)
+                    throw error
+                }
+            }
+        } catch { throw error.errno }
+    }
+
+    /// A process's last thread is leaving: its grants nobody mapped yet
+    /// are withdrawn (their receivers will get EPIPE). Scheduler lock held.
+    static func withdrawGrants(of pid: Int32) {
+        for entry in grants.withdraw(where: { $0.sender == pid }) { entry.item.release() }
     }
 }
 

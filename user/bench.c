@@ -22,6 +22,9 @@
  *   pipe_pingpong_56b   56 bytes to another process and back through two
  *                       pipes, halved: one one-way message
  *   ipc_inline_56       Fusion Ring call/reply, 56 bytes, halved (Exo only)
+ *   ipc_zerocopy_4k/64k grant + map + unmap + 1-byte ack, halved (Exo only)
+ *   ipc_ring_batch1/16  per message through the mapped ring, batches of 1/16
+ *                       (Exo only; messages per second = 10^9 / this)
  *   sched_yield_switch  two processes calling sched_yield in turn, one
  *                       parent yield round trip halved: one yield + switch
  *
@@ -226,6 +229,91 @@ static void bench_ipc(void)
     report("ipc_inline_56", median(N));
 }
 
+/* Zero-copy: the parent grants a 4 KiB / 64 KiB buffer; the child maps
+ * it, reads its first and last byte, unmaps it and acks with one byte.
+ * Round trip halved, like the inline figure. Exo only. */
+static void bench_grant(const char *name, size_t size)
+{
+    enum { N = 501 };
+    int ring = fring_create(4, 0), acks = fring_create(4, 0);
+    if (ring < 0 || acks < 0)
+        return;
+    unsigned char *buffer = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(buffer, 7, size);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = -WARMUP; i < N; i++) {
+            struct fring_grant g;
+            if (fring_recv(ring, &g, sizeof g, FRING_BLOCK, NULL) != sizeof g)
+                _exit(1);
+            volatile unsigned char *data = fring_grant_map(ring, g.id);
+            if (!data)
+                _exit(2);
+            char ack = (char)(data[0] + data[g.length - 1]);
+            munmap((void *)data, (g.length + 4095) & ~(size_t)4095);
+            fring_send(acks, &ack, 1, FRING_BLOCK);
+        }
+        _exit(0);
+    }
+    for (int i = -WARMUP; i < N; i++) {
+        char ack;
+        uint64_t t0 = rdtsc();
+        fring_grant(ring, buffer, size, FRING_BLOCK);
+        fring_recv(acks, &ack, 1, FRING_BLOCK, NULL);
+        uint64_t t1 = rdtsc();
+        if (i >= 0)
+            samples[i] = (t1 - t0) / 2;
+    }
+    waitpid(pid, NULL, 0);
+    munmap(buffer, size);
+    fring_close(ring);
+    fring_close(acks);
+    report(name, median(N));
+}
+
+/* Throughput through the mapped ring (user-space slots, the kernel only to
+ * sleep and wake): COUNT messages of 56 bytes, sent in batches of `batch`
+ * (the receiver drains whatever is there). Guest instructions per message
+ * over the whole run; under icount a guest instruction is one nanosecond,
+ * so messages per second = 10^9 / that. Exo only. */
+static void bench_ring_batch(const char *name, int batch)
+{
+    enum { COUNT = 20000 };
+    int ring = fring_create(64, 0);
+    if (ring < 0)
+        return;
+    unsigned char *mapped = fring_map(ring);
+    char msg[56];
+    memset(msg, 'b', sizeof msg);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int got = 0; got < COUNT;) {
+            if (fring_ring_recv(ring, mapped, msg, sizeof msg) == sizeof msg)
+                got++;
+            else
+                fring_wait(ring, 0);
+        }
+        _exit(0);
+    }
+    uint64_t t0 = rdtsc();
+    for (int sent = 0; sent < COUNT;) {
+        int n = 0;
+        while (n < batch && sent < COUNT && fring_ring_send(ring, mapped, msg, sizeof msg) == 0) {
+            n++;
+            sent++;
+        }
+        if (n < batch && sent < COUNT)
+            fring_wait(ring, 1);    /* full: sleep until the receiver frees a slot */
+        else
+            sched_yield();          /* a batch is out: let the receiver drain it */
+    }
+    waitpid(pid, NULL, 0);
+    uint64_t t1 = rdtsc();
+    fring_close(ring);
+    uint64_t per_message = (t1 - t0) / COUNT;
+    report(name, per_message);
+}
+
 static void bench_yield(void)
 {
     enum { N = 2001 };
@@ -266,6 +354,10 @@ int main(void)
     bench_mmap();
     bench_pipe();
     bench_ipc();
+    bench_grant("ipc_zerocopy_4k", 4096);
+    bench_grant("ipc_zerocopy_64k", 65536);
+    bench_ring_batch("ipc_ring_batch1", 1);
+    bench_ring_batch("ipc_ring_batch16", 16);
     bench_yield();
     utest_print("ubench: done\n");
     return 0;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum {
     FRING_SEND = 1, FRING_RECEIVE = 2, FRING_GRANT = 4, FRING_TRANSFER = 8, FRING_ALL = 15,
@@ -112,6 +113,85 @@ static inline int fring_dup(int ring, unsigned rights)
 static inline int fring_close(int ring)
 {
     return (int)fring_syscall6(SYS_fring_close, ring, 0, 0, 0, 0, 0);
+}
+
+/* ---- User-space ring access (after fring_map) ----
+ * The same protocol as ExoIPC's FusionRing: slot i starts with sequence i;
+ * a producer at position p fills slot p % capacity when its sequence is p
+ * and publishes p + 1; the consumer reads it when the sequence is p + 1 and
+ * frees it with p + capacity. Single producer and single consumer here.
+ * Sleeping and waking go through the kernel only when the other side
+ * announced it sleeps (the wait words at offsets 192 and 196). */
+enum {
+    FRING_OFF_CAPACITY = 8, FRING_OFF_TAIL = 64, FRING_OFF_HEAD = 128,
+    FRING_OFF_RECEIVER_WAITING = 192, FRING_OFF_SENDER_WAITING = 196, FRING_OFF_SLOTS = 256,
+};
+
+static inline unsigned char *fring_slot(unsigned char *ring, uint64_t position)
+{
+    uint32_t capacity = *(uint32_t *)(ring + FRING_OFF_CAPACITY);
+    return ring + FRING_OFF_SLOTS + (position & (capacity - 1)) * 64;
+}
+
+/* Puts one message in the mapped ring: 0, or -1 with errno EAGAIN (full)
+ * or EMSGSIZE. Wakes a receiver sleeping in fring_wait. */
+static inline int fring_ring_send(int handle, unsigned char *ring, const void *data, size_t length)
+{
+    if (length > FRING_INLINE_MAX) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    uint64_t *tail = (uint64_t *)(ring + FRING_OFF_TAIL);
+    uint64_t position = __atomic_load_n(tail, __ATOMIC_RELAXED);
+    unsigned char *slot = fring_slot(ring, position);
+    if (__atomic_load_n((uint32_t *)slot, __ATOMIC_ACQUIRE) != (uint32_t)position) {
+        errno = EAGAIN;
+        return -1;
+    }
+    __atomic_store_n(tail, position + 1, __ATOMIC_RELAXED);
+    *(uint16_t *)(slot + 4) = (uint16_t)length;
+    slot[6] = FRING_TYPE_DATA;
+    slot[7] = 0;
+    memcpy(slot + 8, data, length);
+    __atomic_store_n((uint32_t *)slot, (uint32_t)(position + 1), __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint32_t *waiting = (uint32_t *)(ring + FRING_OFF_RECEIVER_WAITING);
+    if (__atomic_load_n(waiting, __ATOMIC_RELAXED) && __atomic_exchange_n(waiting, 0, __ATOMIC_ACQ_REL))
+        fring_syscall6(SYS_fring_wake, handle, 0, 0, 0, 0, 0);
+    return 0;
+}
+
+/* Takes one message from the mapped ring: its length, or -1 with errno
+ * EAGAIN (empty). Wakes a sender sleeping for room. */
+static inline long fring_ring_recv(int handle, unsigned char *ring, void *buffer, size_t capacity)
+{
+    uint64_t *head = (uint64_t *)(ring + FRING_OFF_HEAD);
+    uint64_t position = __atomic_load_n(head, __ATOMIC_RELAXED);
+    unsigned char *slot = fring_slot(ring, position);
+    if (__atomic_load_n((uint32_t *)slot, __ATOMIC_ACQUIRE) != (uint32_t)(position + 1)) {
+        errno = EAGAIN;
+        return -1;
+    }
+    size_t length = *(uint16_t *)(slot + 4);
+    if (length > FRING_INLINE_MAX || length > capacity) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    memcpy(buffer, slot + 8, length);
+    uint32_t slots = *(uint32_t *)(ring + FRING_OFF_CAPACITY);
+    __atomic_store_n(head, position + 1, __ATOMIC_RELAXED);
+    __atomic_store_n((uint32_t *)slot, (uint32_t)(position + slots), __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint32_t *waiting = (uint32_t *)(ring + FRING_OFF_SENDER_WAITING);
+    if (__atomic_load_n(waiting, __ATOMIC_RELAXED) && __atomic_exchange_n(waiting, 0, __ATOMIC_ACQ_REL))
+        fring_syscall6(SYS_fring_wake, handle, 1, 0, 0, 0, 0);
+    return (long)length;
+}
+
+/* Sleeps until the mapped ring may hold a message (side 0) or room (1). */
+static inline int fring_wait(int handle, int side)
+{
+    return (int)fring_syscall6(SYS_fring_wait, handle, side, 0, 0, 0, 0);
 }
 
 /* Sends the bytes at [data, data + length) zero-copy: the receiver maps the

@@ -352,6 +352,50 @@ static void handle_passing(void)
     fring_close(control);
 }
 
+/* The mapped ring used from user space on both sides (fring_ring_send /
+ * fring_ring_recv), the kernel only to sleep and wake: 20,000 numbered
+ * messages arrive in order; a ring of 8 slots makes both sides sleep. */
+static void user_space_ring(void)
+{
+    enum { COUNT = 20000 };
+    int ring = fring_create(8, 0);
+    unsigned char *mapped = fring_map(ring);
+    CHECK("fring_map_for_user_space_ring", mapped != NULL);
+    if (!mapped)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (uint32_t i = 0; i < COUNT;) {
+            if (fring_ring_send(ring, mapped, &i, sizeof i) == 0)
+                i++;
+            else if (errno == EAGAIN)
+                fring_wait(ring, 1);
+            else
+                _exit(1);
+        }
+        _exit(0);
+    }
+    int in_order = 1;
+    for (uint32_t i = 0; i < COUNT && in_order;) {
+        uint32_t value;
+        long length = fring_ring_recv(ring, mapped, &value, sizeof value);
+        if (length == sizeof value) {
+            in_order = value == i;
+            i++;
+        } else if (errno == EAGAIN) {
+            fring_wait(ring, 0);
+        } else {
+            in_order = 0;
+        }
+    }
+    if (!in_order)
+        kill(pid, SIGKILL);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK("fring_user_space_ring_20k_in_order", in_order && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    fring_close(ring);
+}
+
 int main(void)
 {
     if (fring_create(8, 0) == -1 && errno == ENOSYS) {
@@ -368,5 +412,6 @@ int main(void)
     grant_sender_dies();
     mixed_sizes();
     handle_passing();
+    user_space_ring();
     return utest_exit();
 }

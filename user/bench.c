@@ -21,6 +21,7 @@
  *   mmap_touch_munmap   4 KiB anonymous mmap, one write, munmap
  *   pipe_pingpong_56b   56 bytes to another process and back through two
  *                       pipes, halved: one one-way message
+ *   unix_socket_pingpong_56b  the same over socketpair(AF_UNIX) (Linux only)
  *   ipc_inline_56       Fusion Ring call/reply, 56 bytes, halved (Exo only)
  *   ipc_zerocopy_4k/64k grant + map + unmap + 1-byte ack, halved (Exo only)
  *   ipc_ring_batch1/16  per message through the mapped ring, batches of 1/16
@@ -39,6 +40,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -191,6 +193,37 @@ static void bench_pipe(void)
         close(to_parent[i]);
     }
     report("pipe_pingpong_56b", median(N));
+}
+
+/* The same ping-pong over a Unix stream socket pair (Linux's nearest IPC to
+ * a Fusion Ring call/reply; Exo has no sockets yet and skips it). */
+static void bench_socketpair(void)
+{
+    enum { N = 2001, SIZE = 56 };
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0)
+        return;
+    char msg[SIZE];
+    memset(msg, 's', sizeof msg);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = -WARMUP; i < N; i++)
+            if (read(pair[1], msg, SIZE) != SIZE || write(pair[1], msg, SIZE) != SIZE)
+                _exit(1);
+        _exit(0);
+    }
+    for (int i = -WARMUP; i < N; i++) {
+        uint64_t t0 = rdtsc();
+        write(pair[0], msg, SIZE);
+        read(pair[0], msg, SIZE);
+        uint64_t t1 = rdtsc();
+        if (i >= 0)
+            samples[i] = (t1 - t0) / 2;
+    }
+    waitpid(pid, NULL, 0);
+    close(pair[0]);
+    close(pair[1]);
+    report("unix_socket_pingpong_56b", median(N));
 }
 
 /* Fusion Ring call/reply between two processes on one CPU, 56 bytes each
@@ -353,6 +386,7 @@ int main(void)
     bench_execve();
     bench_mmap();
     bench_pipe();
+    bench_socketpair();
     bench_ipc();
     bench_grant("ipc_zerocopy_4k", 4096);
     bench_grant("ipc_zerocopy_64k", 65536);

@@ -57,10 +57,10 @@ if [ "$build_ok" = 1 ]; then
         --qemu-arg=-smp --qemu-arg=2 --qemu-arg=-m --qemu-arg=1G --qemu-arg=-cpu --qemu-arg=max \
         --expect-text "smp: 2 CPUs online"
     echo "== in-kernel suites, -smp 4"
-    ktest --name kernel-smp4 --kernel build/exo.elf --append "exo.test=all" --expect-exit 33 --timeout 120 \
+    ktest --name kernel-smp4 --kernel build/exo.elf --append "exo.test=all" --expect-exit 33 --timeout 300 \
         --qemu-arg=-smp --qemu-arg=4 --expect-text "smp: 4 CPUs online"
     echo "== in-kernel suites, two NUMA nodes (SRAT/SLIT)"
-    ktest --name kernel-numa --kernel build/exo.elf --append "exo.test=all" --expect-exit 33 --timeout 120 \
+    ktest --name kernel-numa --kernel build/exo.elf --append "exo.test=all" --expect-exit 33 --timeout 300 \
         --qemu-arg=-smp --qemu-arg=4 --qemu-arg=-m --qemu-arg=512M \
         --qemu-arg=-object --qemu-arg=memory-backend-ram,id=m0,size=256M \
         --qemu-arg=-object --qemu-arg=memory-backend-ram,id=m1,size=256M \

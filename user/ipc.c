@@ -193,7 +193,7 @@ static void dying_peer(void)
 static void mixed_sizes(void)
 {
     enum { COUNT = 2000, MAX = 64 * 1024 };
-    int ring = fring_create(16, 0);
+    int ring = fring_create(16, 0), done = fring_create(2, 0);
     pid_t pid = fork();
     if (pid == 0) {
         /* Each message gets fresh pages, unmapped right after sending: the
@@ -219,6 +219,10 @@ static void mixed_sizes(void)
                 _exit(3);
             munmap(pages, MAX + 4096);
         }
+        /* Stay until the receiver is done: a sender's exit withdraws the
+         * grants nobody has mapped yet. */
+        char c;
+        fring_recv(done, &c, 1, FRING_BLOCK, NULL);
         _exit(0);
     }
     int ok = 1, grants = 0;
@@ -252,10 +256,12 @@ static void mixed_sizes(void)
     int status = -1;
     if (!ok)
         kill(pid, SIGKILL); /* it may be blocked on a full ring */
+    fring_send(done, "d", 1, 0);
     waitpid(pid, &status, 0);
     CHECK("fring_mixed_sizes_checksums", ok && grants > COUNT / 2);
     CHECK("fring_mixed_sizes_sender_ok", WIFEXITED(status) && WEXITSTATUS(status) == 0);
     fring_close(ring);
+    fring_close(done);
 }
 
 /* fring_grant_map as a raw call (-1 and errno on failure), for CHECK_ERR. */

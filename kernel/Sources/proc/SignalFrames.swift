@@ -68,7 +68,6 @@ enum SignalFrames {
             if built.resetsDisposition { thread.process.setActionLocked(.default, for: signal) }
             if built.disarmsAlternateStack { thread.alternateSignalStack = .disabled }
         }
-        Log.info("sigdbg: pid \(thread.process.pid) tid \(thread.id) \(String(decoding: thread.process.name, as: UTF8.self)) sig \(signal.rawValue) rip \(Hex.string(built.handlerRegisters.rip)) cpu \(SMP.currentIndex)")
         apply(built.handlerRegisters, to: &frame.pointee)
     }
 

@@ -62,9 +62,9 @@ struct SyscallTraceTests {
     }
 
     @Test func unknownCallsGetSixHexArguments() {
-        let line = SyscallTrace.format(number: SyscallNumber(rawValue: 410),
+        let line = SyscallTrace.format(number: SyscallNumber(rawValue: 420),
                                        arguments: SyscallArguments(1, 2), result: -38)
-        #expect(line == "syscall_410(0x1, 0x2, 0x0, 0x0, 0x0, 0x0) = -38 ENOSYS")
+        #expect(line == "syscall_420(0x1, 0x2, 0x0, 0x0, 0x0, 0x0) = -38 ENOSYS")
         let unsigned = SyscallTrace.format(number: .mseal, arguments: SyscallArguments(0x1000, 0x2000),
                                            result: 0)
         #expect(unsigned == "mseal(0x1000, 0x2000, 0x0, 0x0, 0x0, 0x0) = 0")

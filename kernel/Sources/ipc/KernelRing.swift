@@ -66,3 +66,39 @@ final class KernelRing {
         senders.wakeAll()
     }
 }
+
+// MARK: Kernel threads
+
+/// The blocking API for kernel threads: the same ring and wait queues the
+/// system calls use, without handles (a kernel thread holds the object).
+extension KernelRing {
+    /// Puts `payload` (at most 56 bytes) on the ring, sleeping while it is
+    /// full, and wakes a sleeping receiver.
+    func send(_ payload: UnsafeRawBufferPointer, type: MessageType = .data) throws(IPCError) {
+        while true {
+            do throws(IPCError) {
+                try ring.send(payload, type: type)
+                break
+            } catch {
+                guard error == .full else { throw error }
+            }
+            Scheduler.withLock { if ring.prepareToWait(.sender) { senders.wait() } }
+        }
+        if ring.takeWaiter(.receiver) { Scheduler.withLock { receivers.wakeAll() } }
+    }
+
+    /// Takes the oldest message into `buffer`, sleeping while there is
+    /// none, and wakes a sender waiting for room.
+    func receive(into buffer: UnsafeMutableRawBufferPointer) throws(IPCError) -> FusionRing.Received {
+        while true {
+            do throws(IPCError) {
+                let received = try ring.receive(into: buffer)
+                if ring.takeWaiter(.sender) { Scheduler.withLock { senders.wakeAll() } }
+                return received
+            } catch {
+                guard error == .empty else { throw error }
+            }
+            Scheduler.withLock { if ring.prepareToWait(.receiver) { receivers.wait() } }
+        }
+    }
+}

@@ -34,7 +34,7 @@ struct KernelTestSuite {
 enum KernelTests {
     static var suites: [KernelTestSuite] {
         [CPUTests.suite, BootInfoTests.suite, SerialTests.suite, KernelImageTests.suite, ClockTests.suite,
-         MemoryTests.suite, SchedulerTests.suite]
+         MemoryTests.suite, SchedulerTests.suite, IPCTests.suite]
     }
 
     /// Runs the selected suites; returns whether every test passed (and at

@@ -26,7 +26,7 @@ public struct ELFLoadPlan: Sendable {
     /// Lowest user address: the null page is never mapped.
     public static let userSpaceStart: UInt64 = 0x1000
     /// End of user space: the kernel half starts here (see docs/ and DESIGN).
-    public static let userSpaceEnd: UInt64 = 0x0000_4000_0000_0000
+    public static let userSpaceEnd: UInt64 = UserSpace.end
     /// Where a static-PIE goes unless the caller says otherwise: two thirds
     /// of the way up user space, page aligned, by Linux's ELF_ET_DYN_BASE
     /// rule. (Linux's own value, 0x5555_5555_4000, is two thirds of its

@@ -321,7 +321,7 @@ public struct SignalFrameBuilder: Sendable {
     /// A builder for the given user selectors and user address range
     /// (Exo: `[0x1000, 0x0000_4000_0000_0000)`).
     public init(userCodeSelector: UInt16, userDataSelector: UInt16,
-                userAddressStart: UInt64 = 0x1000, userAddressEnd: UInt64 = 0x0000_4000_0000_0000) {
+                userAddressStart: UInt64 = UserSpace.start, userAddressEnd: UInt64 = UserSpace.end) {
         self.userCodeSelector = userCodeSelector
         self.userDataSelector = userDataSelector
         self.userAddressStart = userAddressStart

@@ -19,9 +19,9 @@ import ExoX86
 /// code that opens user access (STAC/CLAC).
 enum UserMode {
     /// The lowest user address: the null page never maps.
-    static let userBase: UInt64 = 0x1000
+    static let userBase: UInt64 = UserSpace.start
     /// One past the highest user address: the kernel half starts here.
-    static let userEnd: UInt64 = 0x0000_4000_0000_0000
+    static let userEnd: UInt64 = UserSpace.end
 
     static let starMSR = CPU.MSR(rawValue: 0xC000_0081)
     static let lstarMSR = CPU.MSR(rawValue: 0xC000_0082)

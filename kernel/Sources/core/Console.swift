@@ -7,17 +7,22 @@ import Synchronization
 /// Output translates "\n" to "\r\n" for terminals. The `write` overloads
 /// never allocate, so crash reports can use them with a broken heap.
 enum Console {
-    /// Runs `body` as one unit of output: lines from other CPUs (kernel log
-    /// lines, user writes to the console) come before or after it, never
-    /// inside. Re-entrant on one CPU (a fault inside a log line still gets
-    /// its report out), interrupts off while held. With one CPU online
-    /// there is nobody to exclude (and before the per-CPU records exist,
-    /// no way to say who we are). A CPU that waits too long goes ahead
-    /// anyway: a crash report must never wait for a CPU that died holding it.
+    /// Runs `body` as one unit of output: other output (kernel log lines,
+    /// user writes to the console) comes before or after it, never inside.
+    /// Interrupts are off throughout, so no other thread of this CPU runs
+    /// in the middle; other CPUs are kept out by a lock, re-entrant on one
+    /// CPU (a fault inside a log line still gets its report out). With one
+    /// CPU online there is nobody else to exclude (and before the per-CPU
+    /// records exist, no way to say who we are). A CPU that waits too long
+    /// goes ahead anyway: a crash report must never wait for a CPU that
+    /// died holding the lock.
     static func exclusive<R>(_ body: () -> R) -> R {
-        guard SMP.count > 1 else { return body() }
         let enabled = CPU.interruptsEnabled
         CPU.disableInterrupts()
+        guard SMP.count > 1 else {
+            defer { if enabled { CPU.enableInterrupts() } }
+            return body()
+        }
         let me = SMP.currentIndex
         var owned = false
         if outputLock.owner.load(ordering: .relaxed) != me {

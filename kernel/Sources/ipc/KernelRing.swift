@@ -67,38 +67,82 @@ final class KernelRing {
     }
 }
 
-// MARK: Kernel threads
+// MARK: Messages
 
-/// The blocking API for kernel threads: the same ring and wait queues the
-/// system calls use, without handles (a kernel thread holds the object).
+/// Moving messages, for system calls on behalf of a user thread (`caller`)
+/// and for kernel threads (`caller` nil, always blocking). Waiting is under
+/// the scheduler lock with the ring's futex-like announcement, so a wakeup
+/// between the check and the sleep cannot be lost.
 extension KernelRing {
-    /// Puts `payload` (at most 56 bytes) on the ring, sleeping while it is
-    /// full, and wakes a sleeping receiver.
-    func send(_ payload: UnsafeRawBufferPointer, type: MessageType = .data) throws(IPCError) {
+    /// Puts `payload` (at most 56 bytes) in a slot; with `block`, sleeps
+    /// while the ring is full. Does not wake receivers: `wakeReceivers`
+    /// does, or a call/reply hands the CPU over instead.
+    func put(_ payload: UnsafeRawBufferPointer, type: MessageType, block: Bool, caller: UserThread?) throws(Errno) {
         while true {
             do throws(IPCError) {
                 try ring.send(payload, type: type)
-                break
+                return
             } catch {
-                guard error == .full else { throw error }
+                guard error == .full else { throw error.errno }
             }
-            Scheduler.withLock { if ring.prepareToWait(.sender) { senders.wait() } }
+            guard block else { throw .tryAgain }
+            try waitForRoom(caller: caller)
         }
-        if ring.takeWaiter(.receiver) { Scheduler.withLock { receivers.wakeAll() } }
     }
 
-    /// Takes the oldest message into `buffer`, sleeping while there is
-    /// none, and wakes a sender waiting for room.
-    func receive(into buffer: UnsafeMutableRawBufferPointer) throws(IPCError) -> FusionRing.Received {
+    /// Takes the oldest message into `buffer` and wakes a sender waiting
+    /// for room; with `block`, sleeps while the ring is empty.
+    func take(into buffer: UnsafeMutableRawBufferPointer, block: Bool, caller: UserThread?) throws(Errno) -> FusionRing.Received {
         while true {
             do throws(IPCError) {
                 let received = try ring.receive(into: buffer)
                 if ring.takeWaiter(.sender) { Scheduler.withLock { senders.wakeAll() } }
                 return received
             } catch {
-                guard error == .empty else { throw error }
+                guard error == .empty else { throw error.errno }
             }
-            Scheduler.withLock { if ring.prepareToWait(.receiver) { receivers.wait() } }
+            guard block else { throw .tryAgain }
+            try waitForMessage(caller: caller)
         }
+    }
+
+    /// Sleeps until the ring may hold a message. For a user thread: EPIPE
+    /// once no sender is left and the ring is empty, EINTR on a signal.
+    func waitForMessage(caller: UserThread?) throws(Errno) {
+        try Scheduler.withLockThrowing { () throws(Errno) in
+            if let caller {
+                if sendEnds == 0 && !ring.hasMessage { throw .brokenPipe }
+                if caller.hasDeliverableSignal { throw .interrupted }
+            }
+            if ring.prepareToWait(.receiver) { receivers.wait() }
+        }
+    }
+
+    /// Sleeps until the ring may have a free slot. For a user thread: EPIPE
+    /// once no receiver is left, EINTR on a signal.
+    func waitForRoom(caller: UserThread?) throws(Errno) {
+        try Scheduler.withLockThrowing { () throws(Errno) in
+            if let caller {
+                if receiveEnds == 0 { throw .brokenPipe }
+                if caller.hasDeliverableSignal { throw .interrupted }
+            }
+            if ring.prepareToWait(.sender) { senders.wait() }
+        }
+    }
+
+    /// Wakes receivers if one announced it sleeps (after a put).
+    func wakeReceivers() {
+        if ring.takeWaiter(.receiver) { Scheduler.withLock { receivers.wakeAll() } }
+    }
+
+    // Kernel threads: the blocking API.
+
+    func send(_ payload: UnsafeRawBufferPointer, type: MessageType = .data) throws(Errno) {
+        try put(payload, type: type, block: true, caller: nil)
+        wakeReceivers()
+    }
+
+    func receive(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> FusionRing.Received {
+        try take(into: buffer, block: true, caller: nil)
     }
 }

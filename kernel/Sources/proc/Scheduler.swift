@@ -211,17 +211,15 @@ enum Scheduler {
     /// wake-up condition and the sleep are one step); returns with it held.
     static func sleepLocked(nanoseconds: UInt64) {
         precondition(lock.isHeldHere, "sleepLocked needs the scheduler lock")
-        do {
-            let cpu = SMP.currentIndex
-            let me = running[cpu]
-            let (sum, overflow) = Clock.nanosecondsSinceBoot().addingReportingOverflow(nanoseconds)
-            let deadline = overflow ? UInt64.max - 1 : sum   // "forever" for absurd requests
-            Threads.table[me.index].state = .sleeping
-            Threads.table[me.index].wakeDeadline = deadline
-            let index = sleepers[cpu].firstIndex { Threads.table[$0.index].wakeDeadline > deadline } ?? sleepers[cpu].count
-            sleepers[cpu].insert(me, at: index)
-            reschedule()
-        }
+        let cpu = SMP.currentIndex
+        let me = running[cpu]
+        let (sum, overflow) = Clock.nanosecondsSinceBoot().addingReportingOverflow(nanoseconds)
+        let deadline = overflow ? UInt64.max - 1 : sum   // "forever" for absurd requests
+        Threads.table[me.index].state = .sleeping
+        Threads.table[me.index].wakeDeadline = deadline
+        let index = sleepers[cpu].firstIndex { Threads.table[$0.index].wakeDeadline > deadline } ?? sleepers[cpu].count
+        sleepers[cpu].insert(me, at: index)
+        reschedule()
     }
 
     // MARK: The switch

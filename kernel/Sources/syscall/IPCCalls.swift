@@ -107,7 +107,7 @@ enum IPC {
         let thread = UserThread.current
         let ring = try ring(raw, requiring: .send, of: thread.process)
         try send(on: ring, buffer: buffer, length: length, block: flags.contains(.block), thread: thread)
-        wakeReceivers(of: ring)
+        ring.wakeReceivers()
     }
 
     private static func send(on ring: KernelRing, buffer: UInt64, length: UInt64, block: Bool,
@@ -116,37 +116,7 @@ enum IPC {
         var bytes = InlineMessage()
         try withUnsafeMutableBytes(of: &bytes) { (raw: UnsafeMutableRawBufferPointer) throws(Errno) in
             try UserMode.copyIn(raw.baseAddress!, from: buffer, length: Int(length))
-        }
-        try withUnsafeBytes(of: &bytes) { (raw: UnsafeRawBufferPointer) throws(Errno) in
-            try send(on: ring, UnsafeRawBufferPointer(rebasing: raw[0..<Int(length)]), type: .data, block: block,
-                     thread: thread)
-        }
-    }
-
-    /// Puts kernel bytes (at most 56) in a slot; with `block`, waits for room.
-    private static func send(on ring: KernelRing, _ payload: UnsafeRawBufferPointer, type: MessageType, block: Bool,
-                             thread: UserThread) throws(Errno) {
-        while true {
-            do throws(IPCError) {
-                try ring.ring.send(payload, type: type)
-                return
-            } catch {
-                guard error == .full else { throw error.errno }
-            }
-            guard block else { throw .tryAgain }
-            try waitForRoom(on: ring, thread: thread)
-        }
-    }
-
-    /// Sleeps until the ring may have a free slot; EPIPE when no receiver
-    /// is left, EINTR on a signal.
-    private static func waitForRoom(on ring: KernelRing, thread: UserThread) throws(Errno) {
-        try Scheduler.withLockThrowing { () throws(Errno) in
-            if ring.receiveEnds == 0 { throw .brokenPipe }
-            if thread.hasDeliverableSignal { throw .interrupted }
-            if ring.ring.prepareToWait(.sender) {
-                ring.senders.wait()
-            }
+            try ring.put(UnsafeRawBufferPointer(rebasing: raw[0..<Int(length)]), type: .data, block: block, caller: thread)
         }
     }
 
@@ -160,40 +130,12 @@ enum IPC {
     private static func receive(on ring: KernelRing, buffer: UInt64, capacity: UInt64, block: Bool,
                                 thread: UserThread) throws(Errno) -> Int64 {
         var bytes = InlineMessage()
-        while true {
-            let received: FusionRing.Received
-            do throws(IPCError) {
-                received = try withUnsafeMutableBytes(of: &bytes) { (raw: UnsafeMutableRawBufferPointer) throws(IPCError) in
-                    try ring.ring.receive(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<Int(min(capacity, 56))]))
-                }
-            } catch {
-                guard error == .empty else { throw error.errno }
-                guard block else { throw .tryAgain }
-                try waitForMessage(on: ring, thread: thread)
-                continue
-            }
-            if ring.ring.takeWaiter(.sender) { Scheduler.withLock { ring.senders.wakeAll() } }
-            try withUnsafeBytes(of: &bytes) { (raw: UnsafeRawBufferPointer) throws(Errno) in
-                try UserMode.copyOut(buffer, from: raw.baseAddress!, length: received.length)
-            }
+        return try withUnsafeMutableBytes(of: &bytes) { (raw: UnsafeMutableRawBufferPointer) throws(Errno) -> Int64 in
+            let received = try ring.take(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<Int(min(capacity, 56))]),
+                                         block: block, caller: thread)
+            try UserMode.copyOut(buffer, from: raw.baseAddress!, length: received.length)
             return Int64(received.type.rawValue) << 16 | Int64(received.length)
         }
-    }
-
-    /// Sleeps until the ring may hold a message; EPIPE when no sender is
-    /// left, EINTR on a signal.
-    private static func waitForMessage(on ring: KernelRing, thread: UserThread) throws(Errno) {
-        try Scheduler.withLockThrowing { () throws(Errno) in
-            if ring.sendEnds == 0 && !ring.ring.hasMessage { throw .brokenPipe }
-            if thread.hasDeliverableSignal { throw .interrupted }
-            if ring.ring.prepareToWait(.receiver) {
-                ring.receivers.wait()
-            }
-        }
-    }
-
-    private static func wakeReceivers(of ring: KernelRing) {
-        if ring.ring.takeWaiter(.receiver) { Scheduler.withLock { ring.receivers.wakeAll() } }
     }
 
     /// Send, then wait for the reply on `reply`: when a receiver sleeps on
@@ -228,7 +170,7 @@ enum IPC {
         guard side <= 1 else { throw .invalidArgument }
         let ring = try ring(raw, requiring: side == 0 ? .receive : .send)
         let thread = UserThread.current
-        if side == 0 { try waitForMessage(on: ring, thread: thread) } else { try waitForRoom(on: ring, thread: thread) }
+        if side == 0 { try ring.waitForMessage(caller: thread) } else { try ring.waitForRoom(caller: thread) }
     }
 
     static func wake(_ raw: UInt64, side: UInt64) throws(Errno) {
@@ -293,7 +235,7 @@ extension IPC {
         withUnsafeMutableBytes(of: &payload) { GrantDescriptor(id: id, length: length).encode(into: $0) }
         do throws(Errno) {
             try withUnsafeBytes(of: &payload) { (raw: UnsafeRawBufferPointer) throws(Errno) in
-                try send(on: ring, raw, type: .grant, block: flags.contains(.block), thread: thread)
+                try ring.put(raw, type: .grant, block: flags.contains(.block), caller: thread)
             }
         } catch {
             if let parked = try? Scheduler.withLockThrowing({ () throws(IPCError) in
@@ -301,7 +243,7 @@ extension IPC {
             }) { parked.item.release() }
             throw error
         }
-        wakeReceivers(of: ring)
+        ring.wakeReceivers()
         return Int64(id)
     }
 
@@ -349,7 +291,7 @@ extension IPC {
         var payload = id
         do throws(Errno) {
             try withUnsafeBytes(of: &payload) { (raw: UnsafeRawBufferPointer) throws(Errno) in
-                try send(on: ring, raw, type: .handle, block: true, thread: thread)
+                try ring.put(raw, type: .handle, block: true, caller: thread)
             }
         } catch {
             Scheduler.withLock {
@@ -359,7 +301,7 @@ extension IPC {
             }
             throw error
         }
-        wakeReceivers(of: ring)
+        ring.wakeReceivers()
         return Int64(id)
     }
 

@@ -21,7 +21,9 @@
     pushq %r15
 .endm
 
-.macro POP_GPRS
+/* Everything from r15 down to rdx: the SYSRET exit stops here, because it
+ * must look at a flag in ECX before popping RCX (the user RIP). */
+.macro POP_GPRS_THROUGH_RDX
     popq %r15
     popq %r14
     popq %r13
@@ -34,6 +36,10 @@
     popq %rdi
     popq %rsi
     popq %rdx
+.endm
+
+.macro POP_GPRS
+    POP_GPRS_THROUGH_RDX
     popq %rcx
     popq %rbx
     popq %rax

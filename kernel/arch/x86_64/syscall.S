@@ -58,18 +58,7 @@ exo_syscall_entry:
     call exo_syscall               /* Swift: returns whether SYSRET may return */
     cli
     movl %eax, %ecx
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
+    POP_GPRS_THROUGH_RDX
     testl %ecx, %ecx
     jz exo_return_by_iret_after_rdx
     popq %rcx                      /* = RIP: Swift checked it is canonical user */

@@ -36,11 +36,20 @@ public struct BurstPredictor: Equatable, Sendable {
     /// Folds one measured burst into the prediction.
     @inline(__always)
     public mutating func record(burst: Nanoseconds) {
-        let target = min(burst, Self.maximumSample) << Self.fractionBits
+        record(sampleAtMostMaximum: min(burst, Self.maximumSample))
+    }
+
+    /// `record` for a sample the caller already clamped to at most
+    /// `maximumSample` (RunQueue's cap, which `SchedulerParameters.validate`
+    /// keeps below it): the switch path clamps once, not twice.
+    /// Wrapping arithmetic is exact here: both values are below 2^48.
+    @inline(__always)
+    mutating func record(sampleAtMostMaximum sample: Nanoseconds) {
+        let target = sample << Self.fractionBits
         if target > fixedPoint {
-            fixedPoint += (target - fixedPoint + 3) >> 2
+            fixedPoint &+= (target &- fixedPoint &+ 3) >> 2
         } else {
-            fixedPoint -= (fixedPoint - target + 3) >> 2
+            fixedPoint &-= (fixedPoint &- target &+ 3) >> 2
         }
     }
 }

@@ -190,7 +190,7 @@ public struct RunQueue: SchedulingQueue, Sendable {
         entity.currentBurst += ran
         switch reason {
         case .blocked:
-            entity.predictor.record(burst: min(entity.currentBurst, parameters.burstSampleCap))
+            entity.predictor.record(sampleAtMostMaximum: min(entity.currentBurst, parameters.burstSampleCap))
             entity.currentBurst = 0
         case .exited:
             entity.currentBurst = 0
@@ -260,7 +260,7 @@ public struct RunQueue: SchedulingQueue, Sendable {
         entities[thread].runtime &+= ran
         let burst = entities[thread].currentBurst &+ ran
         entities[thread].currentBurst = 0
-        entities[thread].predictor.record(burst: min(burst, parameters.burstSampleCap))
+        entities[thread].predictor.record(sampleAtMostMaximum: min(burst, parameters.burstSampleCap))
         let estimate = entities[thread].predictor.predicted
         entities[thread].schedClass = parameters.classifier.classify(estimate, current: entities[thread].schedClass)
         entities[thread].location = .detached

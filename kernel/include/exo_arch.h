@@ -194,7 +194,7 @@ extern uint64_t exo_probe_call(uint64_t address);
 extern void exo_capture_registers(void *frame);
 extern void exo_empty_function(void);
 extern void exo_probe_exhaust_stack(void);
-extern void exo_switch_context(uint64_t *save_rsp, uint64_t new_rsp);
+extern void exo_switch_context(uint64_t *save_rsp, uint64_t new_rsp, void *save_fpu, const void *load_fpu);
 EXO_LINKER_SYMBOL(exo_thread_trampoline)
 EXO_LINKER_SYMBOL(exo_ap_trampoline_start)
 EXO_LINKER_SYMBOL(exo_ap_trampoline_end)

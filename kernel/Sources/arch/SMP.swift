@@ -35,10 +35,14 @@ enum SMP {
         var userThreadID: Int32 = 0
     }
 
-    /// This CPU's record.
+    /// This CPU's record. Not checked for nil: the GS base is set before
+    /// any code asks (SMP bring-up, boot), and were it 0 the first access
+    /// would fault on the unmapped null page anyway, so a check would only
+    /// add two instructions to every per-CPU access (the switch path has
+    /// several).
     @inline(__always)
     static var current: UnsafeMutablePointer<PerCPU> {
-        UnsafeMutablePointer<PerCPU>(bitPattern: UInt(exo_read_gs_self()))!
+        UnsafeMutablePointer<PerCPU>(bitPattern: UInt(exo_read_gs_self())).unsafelyUnwrapped
     }
 
     static let maximumCPUs = 16
@@ -87,7 +91,7 @@ enum SMP {
 
     /// This CPU's index (0 = boot CPU).
     static var currentIndex: Int {
-        UnsafePointer<PerCPU>(bitPattern: UInt(exo_read_gs_self()))!.pointee.index
+        current.pointee.index
     }
 
     static func isOnline(_ index: Int) -> Bool { onlineFlags[index].load(ordering: .acquiring) }

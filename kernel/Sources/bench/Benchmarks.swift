@@ -99,8 +99,12 @@ enum Benchmarks {
         }
         // The partner runs once and hands back: from then on it is blocked
         // waiting, and each handOff below is a direct switch.
-        Scheduler.withLock { Scheduler.block() }
-        let roundTrip = measure(overhead) { Scheduler.withLock { Scheduler.handOff(to: partner) } }
+        // The lock stays held across the samples, as on the partner's
+        // side: a sample is the two switches and nothing else.
+        let roundTrip = Scheduler.withLock {
+            Scheduler.block()
+            return measure(overhead) { Scheduler.handOff(to: partner) }
+        }
         shared.stop = true
         Scheduler.withLock { Scheduler.handOff(to: partner) }
         Threads.join(partner)

@@ -254,16 +254,18 @@ enum Scheduler {
     }
 
     /// The machine side of every switch: page tables and kernel stack,
-    /// eager FPU switch (see Threads), then the register window.
+    /// then the register window with the eager FPU switch (see Threads).
     @inline(__always)
     private static func switchContext(from previous: ThreadID, to next: ThreadID) {
         switches &+= 1
-        Threads.loadMachineContext(of: next)
-        exo_fxsave(Threads.table[previous.index].fpuArea)
-        exo_fxrstor(Threads.table[next.index].fpuArea)
-        withUnsafeMutablePointer(to: &Threads.table[previous.index].savedStackPointer) { save in
-            exo_switch_context(save, Threads.table[next.index].savedStackPointer)
-        }
+        // Both records by address, read before the machine work: the
+        // table's base is then loaded once, not again after every opaque
+        // instruction sequence.
+        let outgoing = Threads.table + previous.index
+        let incoming = Threads.table + next.index
+        Threads.loadMachineContext(of: incoming)
+        exo_switch_context(&outgoing.pointee.savedStackPointer, incoming.pointee.savedStackPointer,
+                           outgoing.pointee.fpuArea, incoming.pointee.fpuArea)
     }
 
     /// The caller blocks and `target`, blocked waiting for it (the other
@@ -272,26 +274,34 @@ enum Scheduler {
     /// queue owes the CPU to someone else or `target` may not run here.
     /// Returns, lock held, once someone wakes the caller (or hands back).
     ///
-    /// Lock held, interrupts off.
+    /// Inlined into its few callers (IPC call/reply, benchmarks): their
+    /// frame is saved once, not once per switch on top of the register
+    /// window. Lock held, interrupts off.
+    @inline(__always)
     static func handOff(to target: ThreadID) {
         assert(lock.isHeldHere && !CPU.interruptsEnabled, "handOff needs the scheduler lock")
         let cpu = SMP.currentIndex
-        let previous = running[cpu]
         let now = Clock.nanosecondsSinceBoot()
-        // Checks: the target waits for us, the caller is a queued-policy
-        // thread (not idle), and nobody queued here is owed the CPU.
-        guard Threads.table[target.index].state == .blocked, previous != idleThreads[cpu],
+        // Checks: the target waits for us, and the queue admits it (which
+        // also refuses the idle thread: it is never the queue's current
+        // thread, so `admitsHandOff` finds no running thread to hand off).
+        guard Threads.table[target.index].state == .blocked,
               queues[cpu].admitsHandOff(to: target, now: now, entities: entities) else {
-            wake(target)
-            block()
+            handOffRefused(to: target)
             return
         }
         // Point of no return.
-        queues[cpu].handOff(to: target, now: now, entities: &entities)
+        let previous = queues[cpu].handOff(to: target, now: now, entities: &entities)
         Threads.table[previous.index].state = .blocked
         Threads.table[target.index].state = .running
         running[cpu] = target
         switchContext(from: previous, to: target)
+    }
+
+    @inline(never)
+    private static func handOffRefused(to target: ThreadID) {
+        wake(target)
+        block()
     }
 
     /// An idle CPU takes a waiting thread from the busiest one.

@@ -55,14 +55,15 @@ enum Threads {
     /// tables (so no CPU keeps a dying process's tables loaded).
     /// Interrupts off, on the switch path.
     @inline(__always)
-    static func loadMachineContext(of next: ThreadID) {
-        let root = table[next.index].addressSpaceRoot
+    static func loadMachineContext(of next: UnsafeMutablePointer<Record>) {
+        let root = next.pointee.addressSpaceRoot
         let loaded = CPU.cr3 & 0x000F_FFFF_FFFF_F000
         if root != 0 {
-            UserMode.setKernelStack(top: table[next.index].stack!.top)
-            SMP.current.pointee.userProcessID = table[next.index].userProcessID
-            SMP.current.pointee.userThreadID = table[next.index].userThreadID
-            CPU.write(UserMode.fsBaseMSR, table[next.index].userFSBase)
+            UserMode.setKernelStack(top: next.pointee.stack!.top)
+            let cpu = SMP.current
+            cpu.pointee.userProcessID = next.pointee.userProcessID
+            cpu.pointee.userThreadID = next.pointee.userThreadID
+            CPU.write(UserMode.fsBaseMSR, next.pointee.userFSBase)
             if loaded != root { CPU.cr3 = root }
         } else if loaded != KernelAddressSpace.root {
             CPU.cr3 = KernelAddressSpace.root

@@ -3,13 +3,18 @@
  * makes the callee preserve (rbx, rbp, r12-r15) is saved, on the outgoing
  * thread's own stack; everything else the caller of exo_switch_context has
  * already given up. The return address on the stack is the resume point.
- * FPU/SSE state is switched in Swift around this call (Threads.swift).
+ * The x87/SSE state is switched here too, eagerly (the policy is written in
+ * Threads.swift): fxsave into the outgoing thread's 512-byte area, fxrstor
+ * from the incoming one's (both 16-byte aligned, as fxsave requires).
  *
- *   void exo_switch_context(uint64_t *save_rsp, uint64_t new_rsp)
+ *   void exo_switch_context(uint64_t *save_rsp, uint64_t new_rsp,
+ *                           void *save_fpu, const void *load_fpu)
  */
     .section .text.switch, "ax"
     .global exo_switch_context
 exo_switch_context:
+    fxsave64 (%rdx)
+    fxrstor64 (%rcx)
     pushq %rbp
     pushq %rbx
     pushq %r12

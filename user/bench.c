@@ -30,7 +30,8 @@
  *                       parent yield round trip halved: one yield + switch
  *
  * Prints `ubench <name> <value> guest-instructions` lines, then
- * `ubench: done`, and exits 0.
+ * `ubench: done`, and exits 0. Arguments, if any, name the groups to run
+ * (by their first figure), e.g. `bench ipc_inline_56` to profile one.
  */
 #include "fring.h"
 #include "utest.h"
@@ -375,24 +376,43 @@ static void bench_yield(void)
     report("sched_yield_switch", median(N));
 }
 
-int main(void)
+/* Which groups run: all by default, or those named as arguments (the
+ * group's first figure, e.g. `bench ipc_inline_56`), for profiling one. */
+static int wanted_count;
+static char **wanted;
+
+static int selected(const char *name)
+{
+    if (wanted_count == 0)
+        return 1;
+    for (int i = 0; i < wanted_count; i++)
+        if (strcmp(wanted[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+#define RUN(name, call) do { if (selected(name)) call; } while (0)
+
+int main(int argc, char **argv)
 {
     uint64_t first = rdtsc();
     utest_console();
+    wanted_count = argc - 1;
+    wanted = argv + 1;
     report("first_user_tsc", first);
-    bench_rdtsc();
-    bench_getpid();
-    bench_fork();
-    bench_execve();
-    bench_mmap();
-    bench_pipe();
-    bench_socketpair();
-    bench_ipc();
-    bench_grant("ipc_zerocopy_4k", 4096);
-    bench_grant("ipc_zerocopy_64k", 65536);
-    bench_ring_batch("ipc_ring_batch1", 1);
-    bench_ring_batch("ipc_ring_batch16", 16);
-    bench_yield();
+    RUN("rdtsc_overhead", bench_rdtsc());
+    RUN("getpid", bench_getpid());
+    RUN("fork_exit_wait", bench_fork());
+    RUN("execve", bench_execve());
+    RUN("mmap_touch_munmap", bench_mmap());
+    RUN("pipe_pingpong_56b", bench_pipe());
+    RUN("unix_socket_pingpong_56b", bench_socketpair());
+    RUN("ipc_inline_56", bench_ipc());
+    RUN("ipc_zerocopy_4k", bench_grant("ipc_zerocopy_4k", 4096));
+    RUN("ipc_zerocopy_64k", bench_grant("ipc_zerocopy_64k", 65536));
+    RUN("ipc_ring_batch1", bench_ring_batch("ipc_ring_batch1", 1));
+    RUN("ipc_ring_batch16", bench_ring_batch("ipc_ring_batch16", 16));
+    RUN("sched_yield_switch", bench_yield());
     utest_print("ubench: done\n");
     return 0;
 }

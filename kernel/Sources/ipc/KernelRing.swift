@@ -15,8 +15,9 @@ final class KernelRing {
     let physical: UInt64
     let pageCount: Int
     let ring: FusionRing
-    var receivers = WaitQueue()
-    var senders = WaitQueue()
+    // `let`: a queue is reached through the ring without a retain of its own.
+    let receivers = WaitQueue()
+    let senders = WaitQueue()
     private(set) var sendEnds = 0
     private(set) var receiveEnds = 0
 

@@ -19,25 +19,53 @@ import ExoSched
 ///
 /// A class, not a struct: the queue is changed by other threads while a
 /// waiter sleeps inside `wait`, which an inout `self` would forbid.
+///
+/// Intrusive: the links live in the waiting threads' own records
+/// (`Threads.Record.waitNext/waitPrev/waitQueue`), so queueing never
+/// allocates and every operation is O(1). A thread waits on at most one
+/// queue at a time (it blocks right after queueing), which `waitQueue`
+/// records and the enqueue paths check. The lock preconditions are debug
+/// assertions, as on the scheduler's own hot paths: these run on every IPC
+/// and pipe wakeup.
 final class WaitQueue {
-    private var waiters: [ThreadID] = []
+    private var head = WaitLinks.none
+    private var tail = WaitLinks.none
 
-    var isEmpty: Bool { waiters.isEmpty }
+    var isEmpty: Bool { head == WaitLinks.none }
+
+    /// This queue's identity in thread records (not retained: a queue
+    /// outlives its waiters, each of which leaves it before returning).
+    private var identity: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
 
     /// Blocks the calling thread until woken; returns with the lock held,
     /// no longer queued.
     func wait() {
-        precondition(Scheduler.lock.isHeldHere, "wait needs the scheduler lock")
+        assert(Scheduler.lock.isHeldHere, "wait needs the scheduler lock")
         let me = Scheduler.current
-        waiters.append(me)
+        append(me)
         Scheduler.block()
         remove(me)
     }
 
-    /// Without allocating: the array keeps its capacity, so a queue that
-    /// is waited on again and again (IPC, pipes) never reallocates.
+    private func append(_ thread: ThreadID) {
+        let record = Threads.table + thread.index
+        precondition(record.pointee.waitQueue == nil, "a thread waits on one queue at a time")
+        record.pointee.waitQueue = identity
+        record.pointee.waitNext = WaitLinks.none
+        record.pointee.waitPrev = tail
+        if tail == WaitLinks.none { head = thread.rawValue } else { Threads.table[Int(tail)].waitNext = thread.rawValue }
+        tail = thread.rawValue
+    }
+
+    /// Unlinks `thread` if it is on this queue (a no-op otherwise: it was
+    /// taken off by a wakeup).
     private func remove(_ thread: ThreadID) {
-        if let index = waiters.firstIndex(of: thread) { waiters.remove(at: index) }
+        let record = Threads.table + thread.index
+        guard record.pointee.waitQueue == identity else { return }
+        let next = record.pointee.waitNext, prev = record.pointee.waitPrev
+        if prev == WaitLinks.none { head = next } else { Threads.table[Int(prev)].waitNext = next }
+        if next == WaitLinks.none { tail = prev } else { Threads.table[Int(next)].waitPrev = prev }
+        record.pointee.waitQueue = nil
     }
 
     /// Wakes the longest waiter; returns whether there was one.
@@ -52,35 +80,36 @@ final class WaitQueue {
     /// Takes the longest waiter off the queue without waking it (for a
     /// direct handoff to it).
     func takeFirst() -> ThreadID? {
-        precondition(Scheduler.lock.isHeldHere, "takeFirst needs the scheduler lock")
+        assert(Scheduler.lock.isHeldHere, "takeFirst needs the scheduler lock")
         return takeFirstWaiter()
     }
 
-    /// The head, off the queue. A queue of one (the usual case: one
-    /// receiver, one joiner) pops from the end, which moves nothing.
     private func takeFirstWaiter() -> ThreadID? {
-        switch waiters.count {
-        case 0: return nil
-        case 1: return waiters.removeLast()
-        default: return waiters.remove(at: 0)
-        }
+        guard head != WaitLinks.none else { return nil }
+        let first = ThreadID(rawValue: head)
+        remove(first)
+        return first
     }
 
     /// Queues the calling thread without blocking it: the caller then
     /// blocks another way (`Scheduler.handOff`) and calls `removeCurrent`.
     func enqueueCurrent() {
-        precondition(Scheduler.lock.isHeldHere, "enqueueCurrent needs the scheduler lock")
-        waiters.append(Scheduler.current)
+        assert(Scheduler.lock.isHeldHere, "enqueueCurrent needs the scheduler lock")
+        append(Scheduler.current)
     }
 
     /// Takes the calling thread off the queue if it is still on it.
     func removeCurrent() { remove(Scheduler.current) }
 
     func wakeAll() {
-        precondition(Scheduler.lock.isHeldHere, "wake needs the scheduler lock")
-        for index in waiters.indices { Scheduler.wake(waiters[index]) }
-        waiters.removeAll(keepingCapacity: true)
+        assert(Scheduler.lock.isHeldHere, "wake needs the scheduler lock")
+        while let waiter = takeFirstWaiter() { Scheduler.wake(waiter) }
     }
+}
+
+/// The end-of-list mark of the wait-queue links in thread records.
+enum WaitLinks {
+    static let none = UInt32.max
 }
 
 /// A sleeping mutual-exclusion lock. Not recursive: locking it twice from

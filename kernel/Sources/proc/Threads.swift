@@ -47,6 +47,11 @@ enum Threads {
         /// touches no object.
         var userProcessID: Int32 = 0
         var userThreadID: Int32 = 0
+        /// Links of the WaitQueue this thread waits on (`waitQueue`, not
+        /// retained; nil when on none): see WaitQueue.
+        var waitNext: UInt32 = WaitLinks.none
+        var waitPrev: UInt32 = WaitLinks.none
+        var waitQueue: UnsafeMutableRawPointer? = nil
     }
 
     /// Loads what the CPU needs to run `next` besides its registers: for a

@@ -52,6 +52,19 @@ enum IPC {
         } catch { throw error.errno }
     }
 
+    /// Two rings in one visit to the caller's table (call/reply).
+    private static func rings(_ first: UInt64, requiring firstRights: Rights, and second: UInt64,
+                              requiring secondRights: Rights,
+                              of process: Process) throws(Errno) -> (KernelRing, KernelRing) {
+        let firstName = try handle(first), secondName = try handle(second)
+        do throws(IPCError) {
+            return try Scheduler.withLockThrowing { () throws(IPCError) -> (KernelRing, KernelRing) in
+                (try process.rings.lookup(firstName, requiring: firstRights),
+                 try process.rings.lookup(secondName, requiring: secondRights))
+            }
+        } catch { throw error.errno }
+    }
+
     static func create(capacity: UInt64, flags: UInt64) throws(Errno) -> Int64 {
         guard capacity <= UInt64(RingLayout.maximumCapacity), flags <= UInt64(RingFlags.all.rawValue) else {
             throw .invalidArgument
@@ -144,8 +157,7 @@ enum IPC {
     static func call(_ raw: UInt64, buffer: UInt64, length: UInt64, reply replyRaw: UInt64,
                      replyBuffer: UInt64, replyCapacity: UInt64) throws(Errno) -> Int64 {
         let thread = UserThread.current
-        let reply = try ring(replyRaw, requiring: .receive, of: thread.process)
-        let ring = try ring(raw, requiring: .send, of: thread.process)
+        let (ring, reply) = try rings(raw, requiring: .send, and: replyRaw, requiring: .receive, of: thread.process)
         try send(on: ring, buffer: buffer, length: length, block: true, thread: thread)
         if ring.ring.takeWaiter(.receiver) {
             try Scheduler.withLockThrowing { () throws(Errno) in

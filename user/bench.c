@@ -26,6 +26,8 @@
  *   ipc_zerocopy_4k/64k grant + map + unmap + 1-byte ack, halved (Exo only)
  *   ipc_ring_batch1/16  per message through the mapped ring, batches of 1/16
  *                       (Exo only; messages per second = 10^9 / this)
+ *   ipc_syscall_batch1/16  per message with fring_send_batch/fring_recv_batch,
+ *                       batches of 1/16 (Exo only)
  *   sched_yield_switch  two processes calling sched_yield in turn, one
  *                       parent yield round trip halved: one yield + switch
  *
@@ -348,6 +350,48 @@ static void bench_ring_batch(const char *name, int batch)
     report(name, per_message);
 }
 
+/* Per message through the kernel with batched system calls: the parent
+ * sends 56-byte messages with fring_send_batch, the child takes them with
+ * fring_recv_batch, both blocking, batches of `batch` (1 is plain
+ * fring_send/fring_recv cost with the batch calls' bookkeeping). */
+static void bench_syscall_batch(const char *name, unsigned batch)
+{
+    enum { COUNT = 20000 };
+    int ring = fring_create(64, 0);
+    if (ring < 0)
+        return;
+    static char msg[56];
+    memset(msg, 's', sizeof msg);
+    pid_t pid = fork();
+    if (pid == 0) {
+        static struct fring_msg records[FRING_BATCH_MAX];
+        for (int got = 0; got < COUNT;) {
+            long n = fring_recv_batch(ring, records, batch, FRING_BLOCK);
+            if (n <= 0)
+                _exit(1);
+            got += (int)n;
+        }
+        _exit(0);
+    }
+    struct fring_iov iov[FRING_BATCH_MAX];
+    for (unsigned i = 0; i < batch; i++) {
+        iov[i].base = msg;
+        iov[i].length = sizeof msg;
+    }
+    uint64_t t0 = rdtsc();
+    for (int sent = 0; sent < COUNT;) {
+        unsigned n = COUNT - sent < (int)batch ? (unsigned)(COUNT - sent) : batch;
+        long r = fring_send_batch(ring, iov, n, FRING_BLOCK);
+        if (r <= 0)
+            break;
+        sent += (int)r;
+    }
+    waitpid(pid, NULL, 0);
+    uint64_t t1 = rdtsc();
+    fring_close(ring);
+    report(name, (t1 - t0) / COUNT);
+}
+
 static void bench_yield(void)
 {
     enum { N = 2001 };
@@ -412,6 +456,8 @@ int main(int argc, char **argv)
     RUN("ipc_zerocopy_64k", bench_grant("ipc_zerocopy_64k", 65536));
     RUN("ipc_ring_batch1", bench_ring_batch("ipc_ring_batch1", 1));
     RUN("ipc_ring_batch16", bench_ring_batch("ipc_ring_batch16", 16));
+    RUN("ipc_syscall_batch1", bench_syscall_batch("ipc_syscall_batch1", 1));
+    RUN("ipc_syscall_batch16", bench_syscall_batch("ipc_syscall_batch16", 16));
     RUN("sched_yield_switch", bench_yield());
     utest_print("ubench: done\n");
     return 0;

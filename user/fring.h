@@ -8,7 +8,7 @@
  *     FRING_SEND, FRING_RECEIVE, FRING_GRANT, FRING_TRANSFER
  * fring_dup makes a weaker copy; fring_close drops one.
  *
- * The calls are Exo's system calls 400-408 (unassigned on Linux x86_64,
+ * The calls are Exo's system calls 400-414 (unassigned on Linux x86_64,
  * where they fail with ENOSYS). Each returns -1 and sets errno on failure,
  * like the C library's wrappers. The layout of a mapped ring (fring_map) is
  * ExoIPC's RingLayout.
@@ -34,6 +34,24 @@ enum {
     SYS_fring_create = 400, SYS_fring_map, SYS_fring_send, SYS_fring_recv, SYS_fring_call,
     SYS_fring_wait, SYS_fring_wake, SYS_fring_dup, SYS_fring_close,
     SYS_fring_grant, SYS_fring_grant_map, SYS_fring_send_handle, SYS_fring_accept_handle,
+    SYS_fring_send_batch, SYS_fring_recv_batch,
+};
+
+enum { FRING_BATCH_MAX = 64 };     /* messages per batch call */
+
+/* One message of a fring_send_batch. */
+struct fring_iov {
+    const void *base;
+    uint64_t length;               /* at most FRING_INLINE_MAX */
+};
+
+/* One message of a fring_recv_batch: the shape of a ring slot. */
+struct fring_msg {
+    uint16_t length;
+    uint8_t type;
+    uint8_t flags;
+    uint32_t reserved;
+    unsigned char data[FRING_INLINE_MAX];
 };
 
 /* The payload of a FRING_TYPE_GRANT message. */
@@ -119,7 +137,8 @@ static inline int fring_close(int ring)
  * The same protocol as ExoIPC's FusionRing: slot i starts with sequence i;
  * a producer at position p fills slot p % capacity when its sequence is p
  * and publishes p + 1; the consumer reads it when the sequence is p + 1 and
- * frees it with p + capacity. Single producer and single consumer here.
+ * frees it with p + capacity. fring_ring_send is for a single producer,
+ * fring_ring_send_mp for several; one consumer either way.
  * Sleeping and waking go through the kernel only when the other side
  * announced it sleeps (the wait words at offsets 192 and 196). */
 enum {
@@ -149,6 +168,61 @@ static inline int fring_ring_send(int handle, unsigned char *ring, const void *d
         return -1;
     }
     __atomic_store_n(tail, position + 1, __ATOMIC_RELAXED);
+    *(uint16_t *)(slot + 4) = (uint16_t)length;
+    slot[6] = FRING_TYPE_DATA;
+    slot[7] = 0;
+    memcpy(slot + 8, data, length);
+    __atomic_store_n((uint32_t *)slot, (uint32_t)(position + 1), __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint32_t *waiting = (uint32_t *)(ring + FRING_OFF_RECEIVER_WAITING);
+    if (__atomic_load_n(waiting, __ATOMIC_RELAXED) && __atomic_exchange_n(waiting, 0, __ATOMIC_ACQ_REL))
+        fring_syscall6(SYS_fring_wake, handle, 0, 0, 0, 0, 0);
+    return 0;
+}
+
+/* fring_ring_send for a ring created with FRING_MULTI_PRODUCER, where
+ * several processes or threads (and the kernel's fring_send) put messages:
+ * the position is claimed with a compare-and-swap of the tail, as ExoIPC's
+ * FusionRing does. A slot whose sequence is behind the position means the
+ * ring is full; ahead, another producer took it first (reload and retry).
+ * The retries are bounded, as in the kernel: honest producers each take a
+ * slot per lost race, so a ring that keeps us looping, or a slot ahead of a
+ * tail that does not move, is being scribbled on: EBADMSG. */
+static inline int fring_ring_send_mp(int handle, unsigned char *ring, const void *data, size_t length)
+{
+    if (length > FRING_INLINE_MAX) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    uint64_t *tail = (uint64_t *)(ring + FRING_OFF_TAIL);
+    uint32_t capacity = *(uint32_t *)(ring + FRING_OFF_CAPACITY);
+    uint64_t position = __atomic_load_n(tail, __ATOMIC_RELAXED);
+    unsigned char *slot = NULL;
+    for (uint32_t attempt = 0; attempt < capacity * 4 + 64; attempt++) {
+        unsigned char *candidate = fring_slot(ring, position);
+        int32_t state = (int32_t)(__atomic_load_n((uint32_t *)candidate, __ATOMIC_ACQUIRE) - (uint32_t)position);
+        if (state == 0) {
+            if (__atomic_compare_exchange_n(tail, &position, position + 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+                slot = candidate;
+                break;
+            }
+            /* lost the race: `position` now holds the current tail */
+        } else if (state < 0) {
+            errno = EAGAIN;        /* the slot still holds last lap's message: full */
+            return -1;
+        } else {
+            /* Another producer claimed it and moved the tail on; if the tail
+             * has not moved, no producer following the protocol wrote this. */
+            uint64_t reloaded = __atomic_load_n(tail, __ATOMIC_RELAXED);
+            if (reloaded == position)
+                break;
+            position = reloaded;
+        }
+    }
+    if (!slot) {
+        errno = EBADMSG;
+        return -1;
+    }
     *(uint16_t *)(slot + 4) = (uint16_t)length;
     slot[6] = FRING_TYPE_DATA;
     slot[7] = 0;
@@ -216,6 +290,22 @@ static inline void *fring_grant_map(int ring, uint32_t id)
 static inline long fring_send_handle(int ring, int handle, unsigned rights)
 {
     return fring_syscall6(SYS_fring_send_handle, ring, handle, rights, 0, 0, 0);
+}
+
+/* Sends `count` (<= FRING_BATCH_MAX) messages in order with one system
+ * call and one wakeup: how many went. FRING_BLOCK waits for room as often as
+ * needed; without it the call stops at a full ring (EAGAIN if none went).
+ * An error after some messages went returns their number. */
+static inline long fring_send_batch(int ring, const struct fring_iov *messages, unsigned count, unsigned flags)
+{
+    return fring_syscall6(SYS_fring_send_batch, ring, (long)messages, count, flags, 0, 0);
+}
+
+/* Receives up to `count` (<= FRING_BATCH_MAX) messages: how many came.
+ * FRING_BLOCK waits for the first one only. */
+static inline long fring_recv_batch(int ring, struct fring_msg *messages, unsigned count, unsigned flags)
+{
+    return fring_syscall6(SYS_fring_recv_batch, ring, (long)messages, count, flags, 0, 0);
 }
 
 /* Turns a received FRING_TYPE_HANDLE message (its 4-byte id) into a handle. */

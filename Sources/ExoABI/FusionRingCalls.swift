@@ -35,6 +35,15 @@ extension SyscallNumber {
     public static let fringSendHandle = SyscallNumber(rawValue: 411)
     /// fring_accept_handle(handle, transfer_id) → the new handle.
     public static let fringAcceptHandle = SyscallNumber(rawValue: 412)
+    /// fring_send_batch(handle, messages, count, flags) → how many went:
+    /// `count` (at most `FusionRingBatch.limit`) descriptors of 16 bytes
+    /// {address, length}, each message at most 56 bytes, sent in order;
+    /// receivers are woken once for the batch.
+    public static let fringSendBatch = SyscallNumber(rawValue: 413)
+    /// fring_recv_batch(handle, records, count, flags) → how many came:
+    /// up to `count` messages, each into a 64-byte record shaped like a
+    /// slot (length u16, type u8, flags u8, 4 reserved, 56 payload bytes).
+    public static let fringReceiveBatch = SyscallNumber(rawValue: 414)
 
     /// The Exo call's name, for traces.
     public var exoName: StaticString? {
@@ -52,6 +61,8 @@ extension SyscallNumber {
         case 410: "fring_grant_map"
         case 411: "fring_send_handle"
         case 412: "fring_accept_handle"
+        case 413: "fring_send_batch"
+        case 414: "fring_recv_batch"
         default: nil
         }
     }
@@ -63,4 +74,18 @@ public struct FusionRingCallFlags: OptionSet, Sendable {
     public init(rawValue: UInt64) { self.rawValue = rawValue }
     /// Wait for room (send) or a message (receive) instead of EAGAIN.
     public static let block = FusionRingCallFlags(rawValue: 1)
+}
+
+/// The shapes fring_send_batch and fring_recv_batch exchange with user
+/// memory.
+public enum FusionRingBatch {
+    /// Most messages one batch call moves (a bound on the kernel's work per
+    /// call, like IOV_MAX; larger counts are EINVAL).
+    public static let limit: UInt64 = 64
+    /// A send descriptor: the message's address and length, 8 bytes each.
+    public static let descriptorSize: UInt64 = 16
+    /// A receive record: 8-byte header (length, type, flags, reserved)
+    /// then up to 56 payload bytes.
+    public static let recordSize: UInt64 = 64
+    public static let recordHeaderSize = 8
 }

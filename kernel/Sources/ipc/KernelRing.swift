@@ -59,10 +59,17 @@ final class KernelRing {
     }
 
     /// A handle with `rights` was closed: sleepers re-check (they may now
-    /// see EPIPE). Scheduler lock held.
+    /// see EPIPE). When the last receive end goes (handles in flight count
+    /// as open ends, so none can come back), what was parked on the ring
+    /// for a receiver is withdrawn: the grants' frames and the handles in
+    /// flight are released now, not when their senders exit. Scheduler lock
+    /// held.
     func closeEnd(_ rights: Rights) {
         if rights.contains(.send) { sendEnds -= 1 }
-        if rights.contains(.receive) { receiveEnds -= 1 }
+        if rights.contains(.receive) {
+            receiveEnds -= 1
+            if receiveEnds == 0 { IPC.withdrawTransfers(parkedOn: self) }
+        }
         receivers.wakeAll()
         senders.wakeAll()
     }
@@ -79,6 +86,10 @@ extension KernelRing {
     /// while the ring is full. Does not wake receivers: `wakeReceivers`
     /// does, or a call/reply hands the CPU over instead.
     func put(_ payload: UnsafeRawBufferPointer, type: MessageType, block: Bool, caller: UserThread?) throws(Errno) {
+        // Like a pipe with no reader: nobody could ever take it. (Read
+        // without the lock: a close racing with this send is ordered either
+        // way, and the wait below re-checks under the lock.)
+        if caller != nil && receiveEnds == 0 { throw .brokenPipe }
         while true {
             do throws(IPCError) {
                 try ring.send(payload, type: type)

@@ -32,6 +32,12 @@ extension Syscalls {
         register(.fringGrantMap) { c throws(Errno) in try IPC.mapGrant(c.a0, id: c.a1) }
         register(.fringSendHandle) { c throws(Errno) in try IPC.sendHandle(c.a0, other: c.a1, rights: c.a2) }
         register(.fringAcceptHandle) { c throws(Errno) in try IPC.acceptHandle(c.a0, id: c.a1) }
+        register(.fringSendBatch) { c throws(Errno) in
+            try IPC.sendBatch(c.a0, descriptors: c.a1, count: c.a2, flags: FusionRingCallFlags(rawValue: c.a3))
+        }
+        register(.fringReceiveBatch) { c throws(Errno) in
+            try IPC.receiveBatch(c.a0, records: c.a1, count: c.a2, flags: FusionRingCallFlags(rawValue: c.a3))
+        }
     }
 }
 
@@ -174,6 +180,80 @@ enum IPC {
             }
         }
         return try receive(on: reply, buffer: replyBuffer, capacity: replyCapacity, block: true, thread: thread)
+    }
+
+    // MARK: Batches
+
+    /// fring_send_batch: the messages described at `descriptors`, in order,
+    /// woken for once. Blocking, it waits for room as often as needed (having
+    /// woken the receivers first, so they drain what is already there);
+    /// non-blocking, it stops at a full ring. Like writev on a pipe, an error
+    /// after some messages went reports how many went; the first message's
+    /// error is the call's.
+    static func sendBatch(_ raw: UInt64, descriptors: UInt64, count: UInt64, flags: FusionRingCallFlags) throws(Errno) -> Int64 {
+        guard count <= FusionRingBatch.limit else { throw .invalidArgument }
+        let thread = UserThread.current
+        let ring = try ring(raw, requiring: .send, of: thread.process)
+        guard count > 0 else { return 0 }
+        guard UserMode.isUserRange(descriptors, count * FusionRingBatch.descriptorSize) else { throw .badAddress }
+        var sent: Int64 = 0
+        defer { if sent > 0 { ring.wakeReceivers() } }
+        for index in 0..<count {
+            var descriptor = (address: UInt64(0), length: UInt64(0))
+            do throws(Errno) {
+                try withUnsafeMutableBytes(of: &descriptor) { (raw: UnsafeMutableRawBufferPointer) throws(Errno) in
+                    try UserMode.copyIn(raw.baseAddress!, from: descriptors + index * FusionRingBatch.descriptorSize,
+                                        length: Int(FusionRingBatch.descriptorSize))
+                }
+                do throws(Errno) {
+                    try send(on: ring, buffer: descriptor.address, length: descriptor.length, block: false, thread: thread)
+                } catch {
+                    guard error == .tryAgain, flags.contains(.block) else { throw error }
+                    ring.wakeReceivers()
+                    try send(on: ring, buffer: descriptor.address, length: descriptor.length, block: true, thread: thread)
+                }
+            } catch {
+                if sent > 0 { return sent }
+                throw error
+            }
+            sent += 1
+        }
+        return sent
+    }
+
+    /// fring_recv_batch: up to `count` messages into 64-byte records at
+    /// `records`; blocking, it waits for the first one only. Each record is
+    /// written with zeros before its message is taken, so an unwritable
+    /// record fails with EFAULT before a message is lost.
+    static func receiveBatch(_ raw: UInt64, records: UInt64, count: UInt64, flags: FusionRingCallFlags) throws(Errno) -> Int64 {
+        guard count <= FusionRingBatch.limit else { throw .invalidArgument }
+        let thread = UserThread.current
+        let ring = try ring(raw, requiring: .receive, of: thread.process)
+        guard count > 0 else { return 0 }
+        guard UserMode.isUserRange(records, count * FusionRingBatch.recordSize) else { throw .badAddress }
+        var received: Int64 = 0
+        while UInt64(received) < count {
+            let target = records + UInt64(received) * FusionRingBatch.recordSize
+            var record = (header: UInt64(0), payload: InlineMessage())
+            do throws(Errno) {
+                try withUnsafeMutableBytes(of: &record) { (bytes: UnsafeMutableRawBufferPointer) throws(Errno) in
+                    try UserMode.copyOut(target, from: bytes.baseAddress!, length: Int(FusionRingBatch.recordSize))
+                    let payload = UnsafeMutableRawBufferPointer(rebasing: bytes[FusionRingBatch.recordHeaderSize...])
+                    let message = try ring.take(into: payload, block: flags.contains(.block) && received == 0,
+                                                caller: thread)
+                    bytes.storeBytes(of: UInt16(message.length), toByteOffset: 0, as: UInt16.self)
+                    bytes.storeBytes(of: message.type.rawValue, toByteOffset: 2, as: UInt8.self)
+                    bytes.storeBytes(of: message.flags, toByteOffset: 3, as: UInt8.self)
+                    try UserMode.copyOut(target, from: bytes.baseAddress!,
+                                         length: FusionRingBatch.recordHeaderSize + message.length)
+                }
+            } catch {
+                if received > 0 { break }
+                throw error
+            }
+            received += 1
+        }
+        return received
     }
 
     // MARK: User-space rings
@@ -334,6 +414,19 @@ extension IPC {
                 }
             }
         } catch { throw error.errno }
+    }
+
+    /// `ring`'s last receive end closed: nothing parked on it can be
+    /// redeemed any more. Its grants release their frames and its handles
+    /// in flight their ends (which may end other rings in turn); their ids
+    /// are forgotten, orphans included. Scheduler lock held.
+    static func withdrawTransfers(parkedOn ring: KernelRing) {
+        let id = ObjectIdentifier(ring)
+        for entry in grants.withdraw(orphaning: false, where: { $0.ring == id }) { entry.item.release() }
+        grants.forgetOrphans(of: id)
+        let handles = handlesInFlight.withdraw(orphaning: false, where: { $0.ring == id })
+        handlesInFlight.forgetOrphans(of: id)
+        for entry in handles { entry.item.ring.closeEnd(entry.item.rights) }
     }
 
     /// A process's last thread is leaving: its grants nobody mapped yet

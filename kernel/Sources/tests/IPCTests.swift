@@ -8,7 +8,42 @@ enum IPCTests {
     static let suite = KernelTestSuite(name: "ipc", tests: [
         KernelTest(name: "kernel_threads_exchange_messages_in_order", body: exchange),
         KernelTest(name: "oversized_message_is_refused", body: oversized),
+        KernelTest(name: "last_receiver_closing_withdraws_parked_transfers", body: lastReceiverWithdraws),
     ])
+
+    /// Grants and handles parked on a ring for a receiver are released when
+    /// its last receive end closes, not when their sender exits: the
+    /// granted frame's reference and the passed ring's end come back.
+    static func lastReceiverWithdraws(_ t: TestContext) {
+        guard let carrier = try? KernelRing(capacity: 4, flags: []),
+              let passed = try? KernelRing(capacity: 4, flags: []),
+              let frame = try? PhysicalMemory.allocateZeroedFrame() else { return t.expect(false, "rings and a frame") }
+        FrameReferences.adopt(frame)
+        _ = FrameReferences.retain(frame)                    // the grant's own reference
+        let (grantID, handleID): (UInt32?, UInt32?) = Scheduler.withLock {
+            carrier.openEnd([.send, .receive])
+            passed.openEnd(.all)
+            passed.openEnd(.send)                            // the copy in flight
+            let grant = try? IPC.grants.park(IPC.Grant(frames: [frame], offset: 0, length: 4096),
+                                             ring: ObjectIdentifier(carrier), sender: 0)
+            let handle = try? IPC.handlesInFlight.park(IPC.HandleInFlight(ring: passed, rights: .send),
+                                                       ring: ObjectIdentifier(carrier), sender: 0)
+            return (grant, handle)
+        }
+        guard let grantID, let handleID else { return t.expect(false, "transfers parked") }
+        t.expectEqual(FrameReferences.count(frame), 2, "the grant holds a reference")
+        Scheduler.withLock { carrier.closeEnd(.send) }
+        t.expect(Scheduler.withLock { IPC.grants.isParked(grantID) }, "a send end closing leaves them parked")
+        Scheduler.withLock { carrier.closeEnd(.receive) }
+        t.expect(!Scheduler.withLock { IPC.grants.isParked(grantID) }, "the grant is withdrawn")
+        t.expect(!Scheduler.withLock { IPC.handlesInFlight.isParked(handleID) }, "the handle in flight is withdrawn")
+        t.expectEqual(FrameReferences.count(frame), 1, "the grant's frame reference is released")
+        t.expectEqual(passed.sendEnds, 1, "the passed ring's in-flight end is closed")
+        let redeemed = Scheduler.withLock { () -> Bool in (try? IPC.grants.redeem(grantID, ring: ObjectIdentifier(carrier))) != nil }
+        t.expect(!redeemed, "a withdrawn grant cannot be redeemed")
+        Scheduler.withLock { passed.closeEnd(.all) }
+        FrameReferences.release(frame)                       // frees it
+    }
 
     /// 20,000 messages of 0-56 bytes from one kernel thread to another
     /// over a ring of 8 slots (so both sides sleep and wake), each with its

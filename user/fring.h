@@ -12,6 +12,12 @@
  * where they fail with ENOSYS). Each returns -1 and sets errno on failure,
  * like the C library's wrappers. The layout of a mapped ring (fring_map) is
  * ExoIPC's RingLayout.
+ *
+ * The calls live in the static library libfring.a (fring.c): link with
+ * build/user/libfring.a. The user-space ring operations stay inline here,
+ * as liburing keeps its ring helpers: a message through the mapped ring
+ * costs a few hundred instructions, and a call plus an out-of-line memcpy
+ * would be a large share of it.
  */
 #ifndef FRING_H
 #define FRING_H
@@ -61,77 +67,30 @@ struct fring_grant {
     uint64_t length;
 };
 
-static inline long fring_syscall6(long n, long a, long b, long c, long d, long e, long f)
-{
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    register long r9 __asm__("r9") = f;
-    long ret;
-    __asm__ volatile("syscall"
-                     : "=a"(ret)
-                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
-    if (ret < 0 && ret > -4096) {
-        errno = (int)-ret;
-        return -1;
-    }
-    return ret;
-}
-
 /* A new ring of `capacity` slots (a power of two, 2..65536): a handle with
  * every right. */
-static inline int fring_create(unsigned capacity, unsigned flags)
-{
-    return (int)fring_syscall6(SYS_fring_create, capacity, flags, 0, 0, 0, 0);
-}
+int fring_create(unsigned capacity, unsigned flags);
 
 /* Maps the ring's pages into this process (read-write, shared). */
-static inline void *fring_map(int ring)
-{
-    long r = fring_syscall6(SYS_fring_map, ring, 0, 0, 0, 0, 0);
-    return r == -1 ? NULL : (void *)r;
-}
+void *fring_map(int ring);
 
 /* Sends `length` (<= 56) bytes; FRING_BLOCK waits for room, else EAGAIN. */
-static inline int fring_send(int ring, const void *data, size_t length, unsigned flags)
-{
-    return (int)fring_syscall6(SYS_fring_send, ring, (long)data, (long)length, flags, 0, 0);
-}
+int fring_send(int ring, const void *data, size_t length, unsigned flags);
 
 /* Receives one message into `buffer`: its length (the type in *type if
  * non-NULL); FRING_BLOCK waits for one, else EAGAIN. EPIPE: empty and no
  * sender left. */
-static inline long fring_recv(int ring, void *buffer, size_t capacity, unsigned flags, int *type)
-{
-    long r = fring_syscall6(SYS_fring_recv, ring, (long)buffer, (long)capacity, flags, 0, 0);
-    if (r >= 0) {
-        if (type)
-            *type = (int)(r >> 16);
-        r &= 0xFFFF;
-    }
-    return r;
-}
+long fring_recv(int ring, void *buffer, size_t capacity, unsigned flags, int *type);
 
 /* Sends a request on `ring`, then waits for the reply on `reply_ring`; the
  * CPU goes straight to a receiver waiting on `ring`. Returns the reply's
  * length. */
-static inline long fring_call(int ring, const void *data, size_t length, int reply_ring, void *reply,
-                              size_t reply_capacity)
-{
-    long r = fring_syscall6(SYS_fring_call, ring, (long)data, (long)length, reply_ring, (long)reply,
-                            (long)reply_capacity);
-    return r >= 0 ? (r & 0xFFFF) : r;
-}
+long fring_call(int ring, const void *data, size_t length, int reply_ring, void *reply,
+                              size_t reply_capacity);
 
-static inline int fring_dup(int ring, unsigned rights)
-{
-    return (int)fring_syscall6(SYS_fring_dup, ring, rights, 0, 0, 0, 0);
-}
+int fring_dup(int ring, unsigned rights);
 
-static inline int fring_close(int ring)
-{
-    return (int)fring_syscall6(SYS_fring_close, ring, 0, 0, 0, 0, 0);
-}
+int fring_close(int ring);
 
 /* ---- User-space ring access (after fring_map) ----
  * The same protocol as ExoIPC's FusionRing: slot i starts with sequence i;
@@ -145,6 +104,11 @@ enum {
     FRING_OFF_CAPACITY = 8, FRING_OFF_TAIL = 64, FRING_OFF_HEAD = 128,
     FRING_OFF_RECEIVER_WAITING = 192, FRING_OFF_SENDER_WAITING = 196, FRING_OFF_SLOTS = 256,
 };
+
+/* Wakes those sleeping in fring_wait on `side` (0: receivers, 1: senders).
+ * The ring helpers below call it only when the other side announced it
+ * sleeps. */
+int fring_wake(int handle, int side);
 
 static inline unsigned char *fring_slot(unsigned char *ring, uint64_t position)
 {
@@ -176,7 +140,7 @@ static inline int fring_ring_send(int handle, unsigned char *ring, const void *d
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint32_t *waiting = (uint32_t *)(ring + FRING_OFF_RECEIVER_WAITING);
     if (__atomic_load_n(waiting, __ATOMIC_RELAXED) && __atomic_exchange_n(waiting, 0, __ATOMIC_ACQ_REL))
-        fring_syscall6(SYS_fring_wake, handle, 0, 0, 0, 0, 0);
+        fring_wake(handle, 0);
     return 0;
 }
 
@@ -231,7 +195,7 @@ static inline int fring_ring_send_mp(int handle, unsigned char *ring, const void
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint32_t *waiting = (uint32_t *)(ring + FRING_OFF_RECEIVER_WAITING);
     if (__atomic_load_n(waiting, __ATOMIC_RELAXED) && __atomic_exchange_n(waiting, 0, __ATOMIC_ACQ_REL))
-        fring_syscall6(SYS_fring_wake, handle, 0, 0, 0, 0, 0);
+        fring_wake(handle, 0);
     return 0;
 }
 
@@ -258,60 +222,38 @@ static inline long fring_ring_recv(int handle, unsigned char *ring, void *buffer
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint32_t *waiting = (uint32_t *)(ring + FRING_OFF_SENDER_WAITING);
     if (__atomic_load_n(waiting, __ATOMIC_RELAXED) && __atomic_exchange_n(waiting, 0, __ATOMIC_ACQ_REL))
-        fring_syscall6(SYS_fring_wake, handle, 1, 0, 0, 0, 0);
+        fring_wake(handle, 1);
     return (long)length;
 }
 
 /* Sleeps until the mapped ring may hold a message (side 0) or room (1). */
-static inline int fring_wait(int handle, int side)
-{
-    return (int)fring_syscall6(SYS_fring_wait, handle, side, 0, 0, 0, 0);
-}
+int fring_wait(int handle, int side);
 
 /* Sends the bytes at [data, data + length) zero-copy: the receiver maps the
  * same pages read-only (fring_grant_map). Needs FRING_SEND | FRING_GRANT.
  * The sender should not change the buffer until the receiver is done.
  * Returns the grant id (also in the message). */
-static inline long fring_grant(int ring, const void *data, size_t length, unsigned flags)
-{
-    return fring_syscall6(SYS_fring_grant, ring, (long)data, (long)length, flags, 0, 0);
-}
+long fring_grant(int ring, const void *data, size_t length, unsigned flags);
 
 /* Maps a received grant read-only; returns its first byte. munmap of the
  * whole pages releases it. EPIPE: the sender died before it was mapped. */
-static inline void *fring_grant_map(int ring, uint32_t id)
-{
-    long r = fring_syscall6(SYS_fring_grant_map, ring, id, 0, 0, 0, 0);
-    return r == -1 ? NULL : (void *)r;
-}
+void *fring_grant_map(int ring, uint32_t id);
 
 /* Passes a copy of `handle` with `rights` (its own must include
  * FRING_TRANSFER and every right passed) over `ring`. */
-static inline long fring_send_handle(int ring, int handle, unsigned rights)
-{
-    return fring_syscall6(SYS_fring_send_handle, ring, handle, rights, 0, 0, 0);
-}
+long fring_send_handle(int ring, int handle, unsigned rights);
 
 /* Sends `count` (<= FRING_BATCH_MAX) messages in order with one system
  * call and one wakeup: how many went. FRING_BLOCK waits for room as often as
  * needed; without it the call stops at a full ring (EAGAIN if none went).
  * An error after some messages went returns their number. */
-static inline long fring_send_batch(int ring, const struct fring_iov *messages, unsigned count, unsigned flags)
-{
-    return fring_syscall6(SYS_fring_send_batch, ring, (long)messages, count, flags, 0, 0);
-}
+long fring_send_batch(int ring, const struct fring_iov *messages, unsigned count, unsigned flags);
 
 /* Receives up to `count` (<= FRING_BATCH_MAX) messages: how many came.
  * FRING_BLOCK waits for the first one only. */
-static inline long fring_recv_batch(int ring, struct fring_msg *messages, unsigned count, unsigned flags)
-{
-    return fring_syscall6(SYS_fring_recv_batch, ring, (long)messages, count, flags, 0, 0);
-}
+long fring_recv_batch(int ring, struct fring_msg *messages, unsigned count, unsigned flags);
 
 /* Turns a received FRING_TYPE_HANDLE message (its 4-byte id) into a handle. */
-static inline int fring_accept_handle(int ring, uint32_t id)
-{
-    return (int)fring_syscall6(SYS_fring_accept_handle, ring, id, 0, 0, 0, 0);
-}
+int fring_accept_handle(int ring, uint32_t id);
 
 #endif

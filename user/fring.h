@@ -31,6 +31,7 @@ enum {
     FRING_SEND = 1, FRING_RECEIVE = 2, FRING_GRANT = 4, FRING_TRANSFER = 8, FRING_ALL = 15,
     FRING_MULTI_PRODUCER = 1,      /* fring_create flags */
     FRING_BLOCK = 1,               /* fring_send / fring_recv flags */
+    FRING_GRANT_MOVE = 2,          /* fring_grant: move the pages (see there) */
     FRING_INLINE_MAX = 56,
     FRING_TYPE_DATA = 1, FRING_TYPE_GRANT = 2, FRING_TYPE_HANDLE = 3,
     FRING_MAGIC = 0x474E5246,      /* "FRNG" at offset 0 of a mapped ring */
@@ -232,6 +233,10 @@ int fring_wait(int handle, int side);
 /* Sends the bytes at [data, data + length) zero-copy: the receiver maps the
  * same pages read-only (fring_grant_map). Needs FRING_SEND | FRING_GRANT.
  * The sender should not change the buffer until the receiver is done.
+ * With FRING_GRANT_MOVE (page-aligned data and length only) the pages move
+ * instead: they leave the sender's address space once sent, and the
+ * receiver maps them writable and private (pages still shared with others,
+ * after a fork, are copied on the receiver's first write).
  * Returns the grant id (also in the message). */
 long fring_grant(int ring, const void *data, size_t length, unsigned flags);
 

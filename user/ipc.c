@@ -452,6 +452,53 @@ static void receiver_gone(void)
     fring_close(tx);
 }
 
+/* FRING_GRANT_MOVE: the pages leave the sender (its next touch faults) and
+ * the receiver maps them writable; pages the receiver itself still shares
+ * with the sender's parent (fork) are copied on its write, so the parent's
+ * own buffer keeps its bytes. */
+static void grant_move(void)
+{
+    enum { PAGES = 3, SIZE = PAGES * 4096 };
+    int ring = fring_create(4, 0), go = fring_create(2, 0);
+    unsigned char *buffer = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(buffer, 'A', SIZE);
+    CHECK_ERR("fring_grant_move_unaligned", fring_grant(ring, buffer + 1, 4096, FRING_GRANT_MOVE), EINVAL);
+    CHECK_ERR("fring_grant_move_partial_page", fring_grant(ring, buffer, 100, FRING_GRANT_MOVE), EINVAL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The child's buffer shares its frames with the parent's (fork). */
+        if (fring_grant(ring, buffer, SIZE, FRING_GRANT_MOVE | FRING_BLOCK) <= 0)
+            _exit(1);
+        char c;
+        fring_recv(go, &c, 1, FRING_BLOCK, NULL);
+        (void)*(volatile unsigned char *)buffer; /* moved away: SIGSEGV */
+        _exit(2);
+    }
+    struct fring_grant g;
+    int type = 0;
+    long got = fring_recv(ring, &g, sizeof g, FRING_BLOCK, &type);
+    unsigned char *moved = got == sizeof g && type == FRING_TYPE_GRANT ? fring_grant_map(ring, g.id) : NULL;
+    int same = moved != NULL && g.length == SIZE;
+    for (int b = 0; same && b < SIZE; b++)
+        same = moved[b] == 'A';
+    CHECK("fring_grant_move_bytes_arrive", same);
+    if (moved) {
+        moved[0] = 'Z';
+        moved[SIZE - 1] = 'Z';
+    }
+    CHECK("fring_grant_move_receiver_writes", moved && moved[0] == 'Z' && moved[SIZE - 1] == 'Z');
+    CHECK("fring_grant_move_copy_on_write_keeps_parent_bytes", buffer[0] == 'A' && buffer[SIZE - 1] == 'A');
+    fring_send(go, "g", 1, 0);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK("fring_grant_move_leaves_the_sender", WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    if (moved)
+        munmap(moved, SIZE);
+    munmap(buffer, SIZE);
+    fring_close(ring);
+    fring_close(go);
+}
+
 /* fring_grant_map as a raw call (-1 and errno on failure), for CHECK_ERR. */
 static long grant_map_raw(int ring, uint32_t id)
 {
@@ -605,6 +652,7 @@ int main(void)
     dying_peer();
     grant_rules();
     grant_sender_dies();
+    grant_move();
     mixed_sizes();
     batches();
     handle_passing();

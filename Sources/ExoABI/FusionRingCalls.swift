@@ -74,6 +74,10 @@ public struct FusionRingCallFlags: OptionSet, Sendable {
     public init(rawValue: UInt64) { self.rawValue = rawValue }
     /// Wait for room (send) or a message (receive) instead of EAGAIN.
     public static let block = FusionRingCallFlags(rawValue: 1)
+    /// fring_grant: move the pages instead of sharing them: they leave the
+    /// sender's address space, and the receiver maps them writable and
+    /// private (page-aligned buffers only).
+    public static let move = FusionRingCallFlags(rawValue: 2)
 }
 
 /// The shapes fring_send_batch and fring_recv_batch exchange with user

@@ -276,15 +276,21 @@ final class UserAddressSpace {
     /// Maps `frames` read-write and shared (fork keeps them shared) at a
     /// free range; each frame gains a reference, which munmap or the
     /// space's end drops. Returns the range's start. Lock held.
-    func mapShared(frames: [UInt64], writable: Bool = true) throws(Errno) -> UInt64 {
+    /// With `isPrivate` the region is ordinary private memory (moved grant
+    /// pages): a frame someone else still references is mapped
+    /// copy-on-write, so writes here never reach them.
+    func mapShared(frames: [UInt64], writable: Bool = true, isPrivate: Bool = false) throws(Errno) -> UInt64 {
         let length = UInt64(frames.count) * Self.pageSize
         guard let start = findFreeRange(length: length) else { throw .outOfMemory }
         let protection: Protection = writable ? [.read, .write] : [.read]
-        addRegion(Region(start: start, end: start + length, protection: protection, isShared: true))
+        addRegion(Region(start: start, end: start + length, protection: protection, isShared: !isPrivate))
         for (index, frame) in frames.enumerated() {
+            // The caller holds one reference of its own (ring, grant):
+            // more means the frame is also mapped elsewhere.
+            let copyOnWrite = isPrivate && FrameReferences.count(frame) > 1
             do {
                 try mapper.map(virtual: start + UInt64(index) * Self.pageSize, physical: frame, size: .small,
-                               flags: leafFlags(protection, shared: false))
+                               flags: leafFlags(protection, shared: copyOnWrite))
             } catch {
                 removeRange(start..<start + length)      // drops the references taken so far
                 throw .outOfMemory

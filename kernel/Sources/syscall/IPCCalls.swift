@@ -283,6 +283,9 @@ extension IPC {
         let frames: [UInt64]
         let offset: UInt64
         let length: UInt64
+        /// Moved, not shared: the sender no longer maps the pages, and the
+        /// receiver maps them writable and private.
+        var moved = false
 
         func release() { for frame in frames { FrameReferences.release(frame) } }
     }
@@ -309,11 +312,15 @@ extension IPC {
         let process = thread.process
         let ring = try ring(raw, requiring: [.send, .grant], of: process)
         guard length > 0, length <= maximumGrant else { throw .invalidArgument }
+        let moving = flags.contains(.move)
+        // A move takes whole pages: part of a page would take its
+        // neighbours' bytes away from the sender too.
+        guard !moving || (address | length) & 4095 == 0 else { throw .invalidArgument }
         guard UserMode.isUserRange(address, length), let space = process.space else { throw .badAddress }
         let start = address & ~UInt64(4095)
         let end = (address + length + 4095) & ~UInt64(4095)
         let frames = try space.lock.withLock { () throws(Errno) -> [UInt64] in try space.pinFrames(start, end) }
-        let grant = Grant(frames: frames, offset: address - start, length: length)
+        let grant = Grant(frames: frames, offset: address - start, length: length, moved: moving)
         let id: UInt32
         do throws(IPCError) {
             id = try Scheduler.withLockThrowing { () throws(IPCError) -> UInt32 in
@@ -335,12 +342,16 @@ extension IPC {
             }) { parked.item.release() }
             throw error
         }
+        // Sent: a moved buffer leaves the sender (the grant's references
+        // keep its frames; unmapping drops the sender's own).
+        if moving { space.lock.withLock { space.removeRange(start..<end) } }
         ring.wakeReceivers()
         return Int64(id)
     }
 
     /// fring_grant_map: the receiver maps a grant it took off `raw`'s ring,
-    /// read-only; returns the address of its first byte. Once only; EPIPE
+    /// read-only (moved grants: writable, private); returns the address of
+    /// its first byte. Once only; EPIPE
     /// if the sender died first (its grants were withdrawn).
     static func mapGrant(_ raw: UInt64, id: UInt64) throws(Errno) -> Int64 {
         let thread = UserThread.current
@@ -355,7 +366,7 @@ extension IPC {
         } catch { throw error.errno }
         defer { grant.release() }                    // the mapping holds its own references
         let start = try space.lock.withLock { () throws(Errno) -> UInt64 in
-            try space.mapShared(frames: grant.frames, writable: false)
+            try space.mapShared(frames: grant.frames, writable: grant.moved, isPrivate: grant.moved)
         }
         return Int64(start + grant.offset)
     }

@@ -255,6 +255,45 @@ public struct PageTableMapper<Memory: PageTableMemory> {
         return Self.pageAddress(of: found.entry, at: found.level)
     }
 
+    /// Frees every table page below the root entries `rootSlots` (the
+    /// PDPTs, page directories and page tables under them) and clears those
+    /// root entries: the teardown of an address space's half whose leaves
+    /// are already unmapped, for a mapper that keeps empty tables
+    /// (`freesEmptyTables` off). Leaf entries still present are dropped
+    /// with their tables; what they mapped is not the mapper's to free.
+    /// Returns how many table pages went back.
+    @discardableResult
+    public mutating func releaseTables(rootSlots: Range<Int>) -> Int {
+        precondition(rootSlots.lowerBound >= 0 && rootSlots.upperBound <= PageTableLevel.entriesPerTable)
+        var released = 0
+        for slot in rootSlots {
+            let entry = self.entry(in: root, at: slot)
+            guard entry.isPresent else { continue }
+            setEntry(in: root, at: slot, .empty)
+            released += releaseTable(entry.physicalAddress, level: .pageDirectoryPointerTable)
+        }
+        return released
+    }
+
+    /// Frees `table` (at `level`) and every table below it. A page
+    /// table's entries are leaves; above it, a huge leaf or an absent entry
+    /// has no table under it.
+    private mutating func releaseTable(_ table: UInt64, level: PageTableLevel) -> Int {
+        var released = 1
+        for index in 0..<PageTableLevel.entriesPerTable {
+            let entry = self.entry(in: table, at: index)
+            guard entry.rawValue != 0 else { continue }
+            // Unlinked first: no entry ever names a freed page, and a table
+            // page goes back empty.
+            setEntry(in: table, at: index, .empty)
+            if level != .pageTable, let below = level.below, entry.isPresent, !entry.isHuge {
+                released += releaseTable(entry.physicalAddress, level: below)
+            }
+        }
+        memory.freeTablePage(table)
+        return released
+    }
+
     /// Replaces the flags of the leaf of `size` that starts at `virtual`.
     /// The address and the huge bit are kept and `present` is added; the
     /// rest (including accessed/dirty) becomes `flags`. Intermediate entries

@@ -249,6 +249,22 @@ struct PageTableMapperTests {
         #expect(memory.allocationCount == memory.freeCount + 1)
     }
 
+    @Test func keptTablesAreReleasedWithTheirHalf() throws {
+        var (mapper, memory) = try makeMapper()
+        mapper.freesEmptyTables = false
+        try mapper.map(virtual: 0x0000_1234_5678_9000, physical: 0xABC_D000, size: .small, flags: .writable)
+        try mapper.map(virtual: 0x0000_1234_5680_0000, physical: 0x6000_0000, size: .large, flags: .writable)
+        try mapper.map(virtual: 0x0000_7000_0000_0000, physical: 0xABC_E000, size: .small, flags: .writable)
+        try mapper.map(virtual: 0xFFFF_8000_4000_0000, physical: 0x6020_0000, size: .large, flags: .writable)
+        #expect(memory.liveTablePages == 9)  // root; low: 2 × (PDPT, PD) + 2 PTs; high: PDPT, PD
+        _ = try mapper.unmap(virtual: 0x0000_1234_5678_9000, size: .small)
+        #expect(memory.liveTablePages == 9, "empty tables stay while freesEmptyTables is off")
+        #expect(mapper.releaseTables(rootSlots: 0..<256) == 6)
+        #expect(memory.liveTablePages == 3)
+        #expect(mapper.translate(0x0000_1234_5680_0000) == nil && mapper.translate(0x0000_7000_0000_0000) == nil)
+        #expect(mapper.translate(0xFFFF_8000_4000_0000) != nil, "the other half is untouched")
+    }
+
     @Test func unmapKeepsTablesThatStillMapSomething() throws {
         var (mapper, memory) = try makeMapper()
         try mapper.map(virtual: 0x40_0000, physical: 0x1000, size: .small, flags: [])

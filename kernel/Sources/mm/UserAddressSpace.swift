@@ -51,7 +51,8 @@ final class UserAddressSpace {
     private(set) var breakStart: UInt64 = 0
     private(set) var breakEnd: UInt64 = 0
     /// Where the next mmap without a hint goes (downwards).
-    private var mmapCursor: UInt64 = 0x0000_3F00_0000_0000
+    /// Where mmap places ranges without a hint: below this, top down.
+    static let mmapTop: UInt64 = 0x0000_3F00_0000_0000
 
     static let pageSize: UInt64 = 4096
     static let kernelSlots = 128..<256
@@ -62,7 +63,13 @@ final class UserAddressSpace {
 
     init() throws(Errno) {
         do { mapper = try PageTableMapper(memory: DirectMapTableMemory()) } catch { throw .outOfMemory }
-        mapper.freesEmptyTables = true
+        // Empty tables stay until the address space goes (deinit): freeing
+        // one meant scanning its 512 entries on every unmap, and the next
+        // map in that range zeroed a fresh page for it (a grant mapped and
+        // unmapped per message paid ~4,000 instructions for that). The
+        // top-down first fit (findFreeRange) keeps reusing the same ranges,
+        // so the tables kept are bounded by the peak footprint.
+        mapper.freesEmptyTables = false
         // Share the kernel half: the same PDPTs as the kernel's own PML4.
         let kernel = DirectMapTableMemory().entries(ofTableAt: KernelAddressSpace.root)
         let mine = DirectMapTableMemory().entries(ofTableAt: mapper.root)
@@ -71,8 +78,9 @@ final class UserAddressSpace {
 
     deinit {
         for region in regions { unmapPages(region.start..<region.end) }
-        // Every user table is empty and freed by now; the kernel half's
-        // entries are shared, so only the root page goes back.
+        // The user half's tables (kept while it lived) go back; the kernel
+        // half's entries are shared, so only the root page besides.
+        mapper.releaseTables(rootSlots: 0..<Self.kernelSlots.lowerBound)
         let mine = DirectMapTableMemory().entries(ofTableAt: mapper.root)
         for slot in Self.kernelSlots { mine[slot] = PageTableEntry(rawValue: 0) }
         DirectMapTableMemory().freeTablePage(mapper.root)
@@ -125,19 +133,21 @@ final class UserAddressSpace {
         !regions.contains { $0.start < end && start < $0.end }
     }
 
-    /// A free page-aligned range of `length` bytes, below the mmap cursor.
+    /// The highest free page-aligned range of `length` bytes below
+    /// `mmapTop` (top-down first fit, as Linux places mmap): a range freed
+    /// is found again, so the address span in use, and the page tables kept
+    /// for it, stay at the peak footprint rather than creep downwards.
     func findFreeRange(length: UInt64) -> UInt64? {
-        var candidate = mmapCursor - length
-        while candidate >= Self.pageSize * 16 {
-            if let blocker = regions.last(where: { $0.start < candidate + length && candidate < $0.end }) {
-                guard blocker.start > length else { return nil }
-                candidate = blocker.start - length
-            } else {
-                mmapCursor = candidate
-                return candidate
-            }
+        guard length > 0, length <= Self.mmapTop else { return nil }
+        var ceiling = Self.mmapTop
+        // Regions are sorted and disjoint: walking them down, each leaves
+        // the gap between its end and the ceiling.
+        for region in regions.reversed() where region.start < ceiling {
+            if region.end <= ceiling && ceiling - region.end >= length { return ceiling - length }
+            ceiling = region.start
         }
-        return nil
+        guard ceiling >= length, ceiling - length >= Self.pageSize * 16 else { return nil }
+        return ceiling - length
     }
 
     /// Changes the protection of `range` (split regions as needed);
@@ -403,7 +413,6 @@ final class UserAddressSpace {
         child.regions = regions
         child.breakStart = breakStart
         child.breakEnd = breakEnd
-        child.mmapCursor = mmapCursor
         for region in regions {
             var page = region.start
             while page < region.end {

@@ -27,22 +27,6 @@ fi
 
 ktest() { tools/ktest.py --quiet --summary build/ktest-summary.jsonl "$@"; }
 
-# The user suite on several CPUs has failed rarely (a busybox pipeline child
-# killed by SIGSEGV, about 1 run in 15 on -smp 2; an open bug noted on issue
-# 5). A failed first try is printed as FLAKY with its log kept, then the run
-# is repeated once and that result counts.
-ktest_smp_user() {
-    local name=$1; shift
-    rm -f build/ktest-first-try.jsonl
-    if tools/ktest.py --quiet --summary build/ktest-first-try.jsonl --name "$name" "$@"; then
-        cat build/ktest-first-try.jsonl >> build/ktest-summary.jsonl
-    else
-        cp "build/logs/$name.log" "build/logs/$name-first-try.log"
-        echo "FLAKY: $name failed on its first try (build/logs/$name-first-try.log); running it once more"
-        ktest --name "$name" "$@"
-    fi
-}
-
 if [ "$build_ok" = 1 ]; then
     echo "== in-kernel suites, -kernel (multiboot1)"
     ktest --name kernel-mb1 --kernel build/exo.elf --append "exo.test=all" --expect-exit 33 --timeout 60
@@ -90,10 +74,10 @@ if [ "$build_ok" = 1 ]; then
     ktest --name user-suite --kernel build/exo.elf --append "init=/init" --expect-exit 33 --timeout 400 \
         --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio --expect-text "exo: init exited with status 0"
     echo "== the same user suite on -smp 2 -cpu max and -smp 4 (cross-CPU TLB shootdowns, signals, pipes)"
-    ktest_smp_user user-suite-smp2 --kernel build/exo.elf --append "init=/init" --expect-exit 33 --timeout 400 \
+    ktest --name user-suite-smp2 --kernel build/exo.elf --append "init=/init" --expect-exit 33 --timeout 400 \
         --qemu-arg=-smp --qemu-arg=2 --qemu-arg=-cpu --qemu-arg=max --qemu-arg=-m --qemu-arg=1G \
         --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio --expect-text "exo: init exited with status 0"
-    ktest_smp_user user-suite-smp4 --kernel build/exo.elf --append "init=/init" --expect-exit 33 --timeout 400 \
+    ktest --name user-suite-smp4 --kernel build/exo.elf --append "init=/init" --expect-exit 33 --timeout 400 \
         --qemu-arg=-smp --qemu-arg=4 --qemu-arg=-m --qemu-arg=512M \
         --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio --expect-text "exo: init exited with status 0"
     echo "== user threads on two CPUs at once (user/threads.c as init, -smp 2)"
@@ -104,11 +88,24 @@ if [ "$build_ok" = 1 ]; then
     ktest --name busybox-pipe --kernel build/exo.elf --append "init=/bin/busybox -- sh -c 'echo hi | cat'" \
         --expect-exit 33 --timeout 60 --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio \
         --expect-text "hi" --expect-text "exo: init exited with status 0"
+    # pipefail: a stage killed by a signal fails the pipeline even when the
+    # last cat still sees EOF and exits 0.
     echo "== 300 busybox pipelines in a row (fork, exec, wait and SIGCHLD racing; once a kernel panic)"
     ktest --name busybox-pipelines --kernel build/exo.elf \
-        --append "init=/bin/busybox -- sh -c 'n=0; i=0; while [ \$i -lt 300 ]; do echo a | cat | cat > /dev/null || n=\$((n+1)); i=\$((i+1)); done; echo pipelines: \$n failed'" \
+        --append "init=/bin/busybox -- sh -c 'set -o pipefail; n=0; i=0; while [ \$i -lt 300 ]; do echo a | cat | cat > /dev/null || n=\$((n+1)); i=\$((i+1)); done; echo pipelines: \$n failed'" \
         --expect-exit 33 --timeout 120 --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio \
         --expect-text "pipelines: 0 failed"
+    # The same on two CPUs: the shell takes SIGCHLD while its children exec
+    # and exit on the other CPU, and threads migrate mid-system-call. It
+    # caught Scheduler.current naming the wrong thread after a migration (a
+    # fresh cat ran the shell's SIGCHLD handler and died of SIGSEGV, about
+    # one pipeline in 400).
+    echo "== 500 busybox pipelines on -smp 2 (signal delivery and \"current thread\" across CPU migrations)"
+    ktest --name busybox-pipelines-smp2 --kernel build/exo.elf \
+        --append "init=/bin/busybox -- sh -c 'set -o pipefail; n=0; i=0; while [ \$i -lt 500 ]; do echo a | cat | cat > /dev/null || n=\$((n+1)); i=\$((i+1)); done; echo pipelines: \$n failed'" \
+        --expect-exit 33 --timeout 150 --qemu-arg=-smp --qemu-arg=2 --qemu-arg=-cpu --qemu-arg=max \
+        --qemu-arg=-m --qemu-arg=1G --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio \
+        --expect-text "smp: 2 CPUs online" --expect-text "pipelines: 0 failed"
     echo "== exo.trace=syscalls prints every call, fast-path ones (getpid) included"
     ktest --name syscall-trace --kernel build/exo.elf \
         --append "init=/bin/busybox exo.trace=syscalls -- sh -c 'echo hi | cat'" \

@@ -207,6 +207,13 @@ EXO_INLINE uint64_t exo_ap_entry_address(void) { return (uint64_t)(uintptr_t)&ex
 /* Per-CPU data: GS base points at the CPU's record, whose first word is its
  * own address (so one gs-relative load finds it). */
 EXO_INLINE uint64_t exo_read_gs_self(void) { uint64_t v; __asm__ volatile("movq %%gs:0, %0" : "=r"(v)); return v; }
+/* The running thread's id (PerCPU.currentThread, offset 48) in ONE
+ * instruction: an interrupt, and with it a preemption that moves the caller
+ * to another CPU, can come before or after it but not inside, so the value
+ * read is the caller's own on whichever CPU it ran. A read through
+ * exo_read_gs_self and then a table could pair one CPU with another's
+ * running thread. */
+EXO_INLINE uint32_t exo_read_gs_current_thread(void) { uint32_t v; __asm__ volatile("movl %%gs:48, %0" : "=r"(v)); return v; }
 extern uint64_t exo_stack_overflow_probe(uint64_t stack_top);
 extern uint64_t exo_stack_probe_saved_rsp;
 

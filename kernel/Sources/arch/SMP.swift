@@ -17,8 +17,10 @@ import Synchronization
 /// the scheduler like the boot CPU.
 enum SMP {
     /// GS-relative record; syscall.S reads fields at fixed offsets (0 self,
-    /// 8 index, 16 APIC id, 24 user RSP scratch, 32 kernel stack top), so
-    /// change both together (cpu.percpu_layout checks the offsets).
+    /// 8 index, 16 APIC id, 24 user RSP scratch, 32 kernel stack top, 40
+    /// and 44 the user ids) and exo_arch.h one more (48 the running
+    /// thread), so change them together (`initializeBootCPU` checks the
+    /// offsets).
     struct PerCPU {
         var selfAddress: UInt64 = 0
         var index: Int = 0
@@ -33,6 +35,9 @@ enum SMP {
         /// and gettid from here. Offsets 40 and 44, as syscall.S expects.
         var userProcessID: Int32 = 0
         var userThreadID: Int32 = 0
+        /// The thread this CPU runs (`Scheduler.current`), set at every
+        /// switch. Offset 48, read by `exo_read_gs_current_thread`.
+        var currentThread: UInt32 = 0
     }
 
     /// This CPU's record. Not checked for nil: the GS base is set before
@@ -71,8 +76,9 @@ enum SMP {
         let base = UInt(bitPattern: table)
         precondition(UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.kernelStackTop) { $0 }) - base == 32
                      && UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.userProcessID) { $0 }) - base == 40
-                     && UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.userThreadID) { $0 }) - base == 44,
-                     "PerCPU layout differs from syscall.S's offsets")
+                     && UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.userThreadID) { $0 }) - base == 44
+                     && UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.currentThread) { $0 }) - base == 48,
+                     "PerCPU layout differs from syscall.S's and exo_arch.h's offsets")
         cpus = table
         let flags = UnsafeMutablePointer<Atomic<Bool>>.allocate(capacity: maximumCPUs)
         for index in 0..<maximumCPUs { (flags + index).initialize(to: Atomic(false)) }
@@ -89,7 +95,9 @@ enum SMP {
         CPU.write(gsBaseMSR, record.pointee.selfAddress)
     }
 
-    /// This CPU's index (0 = boot CPU).
+    /// This CPU's index (0 = boot CPU). With interrupts on it may be stale
+    /// by the time it is used (a preemption can move the caller to another
+    /// CPU): index per-CPU data with it only with interrupts off.
     static var currentIndex: Int {
         current.pointee.index
     }

@@ -86,14 +86,21 @@ enum TLB {
     /// Flushes and acknowledges the request waiting for this CPU, if any.
     /// Safe anywhere in the kernel (a TLB flush never hurts correctness);
     /// called from the IPI handler and from every spin loop.
+    ///
+    /// Interrupts off from reading the CPU index to the flush: a spin loop
+    /// may run with them on, and a preemption in between could move the
+    /// caller to another CPU, which would then take CPU A's request, flush
+    /// its own TLB and acknowledge for A, leaving A's entries stale.
     @inline(__always)
     static func answerPendingRequest() {
         guard remoteEnabled else { return }
-        let cpu = SMP.currentIndex
-        guard requested[cpu].load(ordering: .relaxed),
-              requested[cpu].exchange(false, ordering: .acquiring) else { return }
-        flushLocally(pending)
-        acknowledgements.pointee.add(1, ordering: .releasing)
+        CPU.withInterruptsDisabled {
+            let cpu = SMP.currentIndex
+            guard requested[cpu].load(ordering: .relaxed),
+                  requested[cpu].exchange(false, ordering: .acquiring) else { return }
+            flushLocally(pending)
+            acknowledgements.pointee.add(1, ordering: .releasing)
+        }
     }
 
     private static func flushLocally(_ request: ShootdownRequest) {

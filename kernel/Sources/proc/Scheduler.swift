@@ -38,7 +38,9 @@ enum Scheduler {
     static let lock = KernelSpinLock()
     nonisolated(unsafe) private(set) static var entities = KernelEntities(base: UnsafeMutablePointer(bitPattern: 8)!)
     nonisolated(unsafe) private static var queues: UnsafeMutablePointer<RunQueue> = UnsafeMutablePointer(bitPattern: 8)!
-    /// The thread running on each CPU (the idle thread when the queue has none).
+    /// The thread running on each CPU (the idle thread when the queue has
+    /// none), for other CPUs to look at under the lock. A thread asking
+    /// for itself uses `current`. Written only by `setRunning`.
     nonisolated(unsafe) private static var running: UnsafeMutablePointer<ThreadID> = UnsafeMutablePointer(bitPattern: 8)!
     nonisolated(unsafe) private static var idleThreads: UnsafeMutablePointer<ThreadID> = UnsafeMutablePointer(bitPattern: 8)!
     nonisolated(unsafe) private static var deadlines: UnsafeMutablePointer<UInt64> = UnsafeMutablePointer(bitPattern: 8)!
@@ -61,8 +63,26 @@ enum Scheduler {
     /// or plain round robin with `exo.sched=rr` (for comparisons).
     nonisolated(unsafe) private(set) static var parameters = SchedulerParameters.standard
 
-    /// The thread running on this CPU.
-    static var current: ThreadID { running[SMP.currentIndex] }
+    /// The calling thread, with interrupts on or off.
+    ///
+    /// One GS-relative load of this CPU's `PerCPU.currentThread`. Not
+    /// `running[SMP.currentIndex]`: with interrupts on, a preemption between
+    /// reading the CPU index and reading `running` can move the caller to
+    /// another CPU, and the second read then names whatever thread now runs
+    /// on the first CPU. (That was a real bug: on -smp 2, a just-exec'd cat
+    /// on its way back to ring 3 took the shell's pending SIGCHLD with the
+    /// shell's handler, and died in the handler's code.)
+    @inline(__always)
+    static var current: ThreadID { ThreadID(rawValue: exo_read_gs_current_thread()) }
+
+    /// Makes `thread` the one this CPU runs, in `running` (other CPUs'
+    /// view) and in the per-CPU record (`current`). Lock held, interrupts
+    /// off, on this CPU's switch path.
+    @inline(__always)
+    private static func setRunning(_ thread: ThreadID, cpu: Int) {
+        running[cpu] = thread
+        SMP.current.pointee.currentThread = thread.rawValue
+    }
 
     /// Per-CPU state for every possible CPU, the boot context as thread 0
     /// on CPU 0, and the boot CPU's idle thread. Interrupts off.
@@ -118,7 +138,7 @@ enum Scheduler {
         let idle = try Threads.adoptCurrentContext(name: "idle")
         lock.acquire()
         idleThreads[cpu] = idle
-        running[cpu] = idle
+        setRunning(idle, cpu: cpu)
         lock.release()
     }
 
@@ -249,7 +269,7 @@ enum Scheduler {
         Threads.table[chosen.index].state = .running
         armNearestEvent(cpu: cpu, now: now)
         guard chosen != previous else { return }
-        running[cpu] = chosen
+        setRunning(chosen, cpu: cpu)
         switchContext(from: previous, to: chosen)
     }
 
@@ -294,7 +314,7 @@ enum Scheduler {
         let previous = queues[cpu].handOff(to: target, now: now, entities: &entities)
         Threads.table[previous.index].state = .blocked
         Threads.table[target.index].state = .running
-        running[cpu] = target
+        setRunning(target, cpu: cpu)
         switchContext(from: previous, to: target)
     }
 

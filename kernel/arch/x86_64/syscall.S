@@ -5,7 +5,8 @@
  * Per-CPU record (GS base in the kernel; SMP.swift's PerCPU mirrors it):
  *   0 self address, 8 index, 16 APIC id, 24 user RSP scratch,
  *   32 kernel stack top of the running thread (also TSS.rsp0),
- *   40 the running user thread's process id, 44 its thread id.
+ *   40 the running user thread's process id, 44 its thread id,
+ *   48 the running thread (Scheduler.current, read in exo_arch.h).
  *
  * A system call leaves on the thread's kernel stack the same frame an
  * exception from ring 3 does (TrapFrame.swift), with vector 0x100, so

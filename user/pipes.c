@@ -94,13 +94,14 @@ static void broken_pipe(void)
 {
     int fds[2];
     pipe(fds);
+    /* The read end goes before the fork: closed after it, the child could
+     * write (on another CPU) while the parent still held a reader. */
+    close(fds[0]);
     pid_t pid = fork();
     if (pid == 0) {
-        close(fds[0]);
         write(fds[1], "x", 1); /* no reader: SIGPIPE, default action kills */
         _exit(0);
     }
-    close(fds[0]);
     close(fds[1]);
     int status;
     waitpid(pid, &status, 0);

@@ -75,6 +75,15 @@ enum Threads {
         }
     }
 
+    /// `thread`'s user thread without a retain, for the hot checks at
+    /// every system call's end: valid while `thread` runs (its record holds
+    /// the reference), so only for the calling thread.
+    @inline(__always)
+    static func borrowedUser(of thread: ThreadID) -> Unmanaged<UserThread>? {
+        UnsafeRawPointer(table + thread.index)
+            .load(fromByteOffset: MemoryLayout<Record>.offset(of: \.user)!, as: Unmanaged<UserThread>?.self)
+    }
+
     /// After a non-main thread's execve took the PID as its TID: the
     /// fast path's copy follows, here and, if it runs, in this CPU's record.
     static func setUserThreadID(of thread: ThreadID, to id: Int32) {

@@ -90,7 +90,10 @@ final class UserThread {
     /// Whether a blocking call should stop now: a signal this thread may
     /// take is pending (its own or the process's), or it must exit.
     var hasDeliverableSignal: Bool {
-        mustExit || pending.set.union(process.signals.pending.set).nextDeliverable(blocked: blocked) != nil
+        if mustExit { return true }
+        let pendingHere = pending.set.union(process.signals.pending.set)
+        // The common case first: nothing pending at all.
+        return pendingHere.rawValue != 0 && pendingHere.nextDeliverable(blocked: blocked) != nil
     }
 
     /// Whether `signal` would be delivered to this thread now.

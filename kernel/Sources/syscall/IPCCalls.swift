@@ -132,8 +132,7 @@ enum IPC {
     private static func send(on ring: KernelRing, buffer: UInt64, length: UInt64, block: Bool,
                              thread: UserThread) throws(Errno) {
         guard length <= UInt64(RingLayout.inlineCapacity) else { throw .messageTooLong }
-        var bytes = InlineMessage()
-        try withUnsafeMutableBytes(of: &bytes) { (raw: UnsafeMutableRawBufferPointer) throws(Errno) in
+        try InlineMessage.withBuffer { (raw: UnsafeMutableRawBufferPointer) throws(Errno) in
             try UserMode.copyIn(raw.baseAddress!, from: buffer, length: Int(length))
             try ring.put(UnsafeRawBufferPointer(rebasing: raw[0..<Int(length)]), type: .data, block: block, caller: thread)
         }
@@ -148,8 +147,7 @@ enum IPC {
 
     private static func receive(on ring: KernelRing, buffer: UInt64, capacity: UInt64, block: Bool,
                                 thread: UserThread) throws(Errno) -> Int64 {
-        var bytes = InlineMessage()
-        return try withUnsafeMutableBytes(of: &bytes) { (raw: UnsafeMutableRawBufferPointer) throws(Errno) -> Int64 in
+        return try InlineMessage.withBuffer { (raw: UnsafeMutableRawBufferPointer) throws(Errno) -> Int64 in
             let received = try ring.take(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<Int(min(capacity, 56))]),
                                          block: block, caller: thread)
             try UserMode.copyOut(buffer, from: raw.baseAddress!, length: received.length)
@@ -162,6 +160,7 @@ enum IPC {
     /// call/reply path with no trip through the run queues.
     static func call(_ raw: UInt64, buffer: UInt64, length: UInt64, reply replyRaw: UInt64,
                      replyBuffer: UInt64, replyCapacity: UInt64) throws(Errno) -> Int64 {
+        // Not retained: the running thread's record holds it while it runs.
         let thread = UserThread.current
         let (ring, reply) = try rings(raw, requiring: .send, and: replyRaw, requiring: .receive, of: thread.process)
         try send(on: ring, buffer: buffer, length: length, block: true, thread: thread)
@@ -450,4 +449,13 @@ extension IPC {
 /// 56 bytes of stack for one inline payload on its way to or from a slot.
 struct InlineMessage {
     var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+
+    /// 56 bytes of stack, not zeroed: for a payload that only its first
+    /// `length` bytes (written before they are read) ever leave.
+    @inline(__always)
+    static func withBuffer<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try withUnsafeTemporaryAllocation(byteCount: RingLayout.inlineCapacity, alignment: 8) {
+            (raw: UnsafeMutableRawBufferPointer) throws(E) -> R in try body(raw)
+        }
+    }
 }

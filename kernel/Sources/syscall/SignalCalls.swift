@@ -99,13 +99,19 @@ enum SignalDelivery {
     /// gets a frame on the user stack. `frame` is the saved user context
     /// that the return to ring 3 will load.
     static func deliverPending(_ frame: UnsafeMutablePointer<TrapFrame>) {
-        guard let thread = Threads.table[Scheduler.current.index].user else { return }
-        let process = thread.process
         // The common case, read without the lock: nothing pending, nothing
         // to restore. A signal posted right after this check interrupts the
         // thread (IPI or wakeup), and that return to ring 3 delivers it.
-        if !thread.mustExit && thread.pending.set.rawValue | process.signals.pending.set.rawValue == 0
-            && thread.maskAfterSuspend == nil { return }
+        // Borrowed, not retained: this runs at the end of every system call,
+        // and the running thread's record keeps its UserThread alive.
+        guard let borrowed = Threads.borrowedUser(of: Scheduler.current) else { return }
+        let quiet = borrowed._withUnsafeGuaranteedRef { thread in
+            !thread.mustExit && thread.pending.set.rawValue | thread.process.signals.pending.set.rawValue == 0
+                && thread.maskAfterSuspend == nil
+        }
+        if quiet { return }
+        let thread = borrowed.takeUnretainedValue()
+        let process = thread.process
         while true {
             let next: (Signal, SigAction, SignalInfo)?? = Scheduler.withLock {
                 if thread.mustExit { return .some(nil) }

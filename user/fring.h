@@ -117,6 +117,22 @@ static inline unsigned char *fring_slot(unsigned char *ring, uint64_t position)
     return ring + FRING_OFF_SLOTS + (position & (capacity - 1)) * 64;
 }
 
+/* Fills the slot a producer claimed for `position`, publishes it (sequence
+ * position + 1, release), and wakes a receiver that announced it sleeps. */
+static inline void fring_publish(int handle, unsigned char *ring, unsigned char *slot, uint64_t position,
+                                 const void *data, size_t length)
+{
+    *(uint16_t *)(slot + 4) = (uint16_t)length;
+    slot[6] = FRING_TYPE_DATA;
+    slot[7] = 0;
+    memcpy(slot + 8, data, length);
+    __atomic_store_n((uint32_t *)slot, (uint32_t)(position + 1), __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint32_t *waiting = (uint32_t *)(ring + FRING_OFF_RECEIVER_WAITING);
+    if (__atomic_load_n(waiting, __ATOMIC_RELAXED) && __atomic_exchange_n(waiting, 0, __ATOMIC_ACQ_REL))
+        fring_wake(handle, 0);
+}
+
 /* Puts one message in the mapped ring: 0, or -1 with errno EAGAIN (full)
  * or EMSGSIZE. Wakes a receiver sleeping in fring_wait. */
 static inline int fring_ring_send(int handle, unsigned char *ring, const void *data, size_t length)
@@ -133,15 +149,7 @@ static inline int fring_ring_send(int handle, unsigned char *ring, const void *d
         return -1;
     }
     __atomic_store_n(tail, position + 1, __ATOMIC_RELAXED);
-    *(uint16_t *)(slot + 4) = (uint16_t)length;
-    slot[6] = FRING_TYPE_DATA;
-    slot[7] = 0;
-    memcpy(slot + 8, data, length);
-    __atomic_store_n((uint32_t *)slot, (uint32_t)(position + 1), __ATOMIC_RELEASE);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    uint32_t *waiting = (uint32_t *)(ring + FRING_OFF_RECEIVER_WAITING);
-    if (__atomic_load_n(waiting, __ATOMIC_RELAXED) && __atomic_exchange_n(waiting, 0, __ATOMIC_ACQ_REL))
-        fring_wake(handle, 0);
+    fring_publish(handle, ring, slot, position, data, length);
     return 0;
 }
 
@@ -188,15 +196,7 @@ static inline int fring_ring_send_mp(int handle, unsigned char *ring, const void
         errno = EBADMSG;
         return -1;
     }
-    *(uint16_t *)(slot + 4) = (uint16_t)length;
-    slot[6] = FRING_TYPE_DATA;
-    slot[7] = 0;
-    memcpy(slot + 8, data, length);
-    __atomic_store_n((uint32_t *)slot, (uint32_t)(position + 1), __ATOMIC_RELEASE);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    uint32_t *waiting = (uint32_t *)(ring + FRING_OFF_RECEIVER_WAITING);
-    if (__atomic_load_n(waiting, __ATOMIC_RELAXED) && __atomic_exchange_n(waiting, 0, __ATOMIC_ACQ_REL))
-        fring_wake(handle, 0);
+    fring_publish(handle, ring, slot, position, data, length);
     return 0;
 }
 

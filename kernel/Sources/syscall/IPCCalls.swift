@@ -183,6 +183,19 @@ enum IPC {
 
     // MARK: Batches
 
+    /// A batch call's checks: at most `FusionRingBatch.limit` elements, the
+    /// handle with `rights`, the user array in user space. Nil for an empty
+    /// batch (which does nothing, after the handle was checked).
+    private static func batchRing(_ raw: UInt64, requiring rights: Rights, array: UInt64, count: UInt64,
+                                  elementSize: UInt64) throws(Errno) -> (UserThread, KernelRing)? {
+        guard count <= FusionRingBatch.limit else { throw .invalidArgument }
+        let thread = UserThread.current
+        let ring = try ring(raw, requiring: rights, of: thread.process)
+        guard count > 0 else { return nil }
+        guard UserMode.isUserRange(array, count * elementSize) else { throw .badAddress }
+        return (thread, ring)
+    }
+
     /// fring_send_batch: the messages described at `descriptors`, in order,
     /// woken for once. Blocking, it waits for room as often as needed (having
     /// woken the receivers first, so they drain what is already there);
@@ -190,11 +203,8 @@ enum IPC {
     /// after some messages went reports how many went; the first message's
     /// error is the call's.
     static func sendBatch(_ raw: UInt64, descriptors: UInt64, count: UInt64, flags: FusionRingCallFlags) throws(Errno) -> Int64 {
-        guard count <= FusionRingBatch.limit else { throw .invalidArgument }
-        let thread = UserThread.current
-        let ring = try ring(raw, requiring: .send, of: thread.process)
-        guard count > 0 else { return 0 }
-        guard UserMode.isUserRange(descriptors, count * FusionRingBatch.descriptorSize) else { throw .badAddress }
+        guard let (thread, ring) = try batchRing(raw, requiring: .send, array: descriptors, count: count,
+                                                 elementSize: FusionRingBatch.descriptorSize) else { return 0 }
         var sent: Int64 = 0
         defer { if sent > 0 { ring.wakeReceivers() } }
         for index in 0..<count {
@@ -225,11 +235,8 @@ enum IPC {
     /// written with zeros before its message is taken, so an unwritable
     /// record fails with EFAULT before a message is lost.
     static func receiveBatch(_ raw: UInt64, records: UInt64, count: UInt64, flags: FusionRingCallFlags) throws(Errno) -> Int64 {
-        guard count <= FusionRingBatch.limit else { throw .invalidArgument }
-        let thread = UserThread.current
-        let ring = try ring(raw, requiring: .receive, of: thread.process)
-        guard count > 0 else { return 0 }
-        guard UserMode.isUserRange(records, count * FusionRingBatch.recordSize) else { throw .badAddress }
+        guard let (thread, ring) = try batchRing(raw, requiring: .receive, array: records, count: count,
+                                                 elementSize: FusionRingBatch.recordSize) else { return 0 }
         var received: Int64 = 0
         while UInt64(received) < count {
             let target = records + UInt64(received) * FusionRingBatch.recordSize

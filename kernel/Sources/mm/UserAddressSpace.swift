@@ -97,27 +97,27 @@ final class UserAddressSpace {
     /// semantics). Page-aligned, inside user space.
     func addRegion(_ region: Region) {
         precondition(region.start % Self.pageSize == 0 && region.end % Self.pageSize == 0 && region.start < region.end)
-        removeRange(region.start..<region.end)
+        // Nothing is mapped outside regions, so a range no region overlaps
+        // (findFreeRange's) has nothing to unmap.
+        if !isFree(region.start, region.end) { removeRange(region.start..<region.end) }
         let index = regions.firstIndex { $0.start >= region.end } ?? regions.count
         regions.insert(region, at: index)
     }
 
     /// Splits regions so that none straddles `range`'s bounds: afterwards
-    /// every region lies wholly inside or wholly outside it.
+    /// every region lies wholly inside or wholly outside it. In place: at
+    /// most two regions change, and the list stays sorted.
     private func splitRegions(at range: Range<UInt64>) {
-        var split: [Region] = []
-        split.reserveCapacity(regions.count + 2)
-        for region in regions {
-            var rest = region
-            for bound in [range.lowerBound, range.upperBound] where rest.start < bound && bound < rest.end {
-                var left = rest
-                left.end = bound
-                split.append(left)
-                rest.start = bound
-            }
-            split.append(rest)
-        }
-        regions = split
+        split(at: range.lowerBound)
+        split(at: range.upperBound)
+    }
+
+    private func split(at bound: UInt64) {
+        guard let index = regions.firstIndex(where: { $0.start < bound && bound < $0.end }) else { return }
+        var upper = regions[index]
+        upper.start = bound
+        regions[index].end = bound
+        regions.insert(upper, at: index + 1)
     }
 
     /// Removes `range` from every region it overlaps (splitting them) and
@@ -346,7 +346,8 @@ final class UserAddressSpace {
         var page = range.lowerBound
         var any = false
         while page < range.upperBound {
-            if mapper.translate(page) != nil, let frame = try? mapper.unmap(virtual: page, size: .small) {
+            // One walk per page: unmap reports an absent page itself.
+            if let frame = try? mapper.unmap(virtual: page, size: .small) {
                 FrameReferences.release(frame)
                 any = true
             }

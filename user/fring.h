@@ -68,7 +68,8 @@ struct fring_grant {
     uint64_t length;
 };
 
-/* A new ring of `capacity` slots (a power of two, 2..65536): a handle with
+/* A new ring of `capacity` slots (a power of two, 2..32768; ENOMEM past the
+ * process's ring memory, four of the largest rings): a handle with
  * every right. */
 int fring_create(unsigned capacity, unsigned flags);
 

@@ -29,8 +29,8 @@
  * mask given to the kernel, scheduling policy/priority changes, SysV IPC
  * and message queues (they outlive the chunk), ptrace and process_vm_*,
  * bind (an AF_UNIX bind creates files wherever the cwd is). Memory calls
- * (mmap MAP_FIXED, munmap, mprotect, mremap, madvise, mlock, msync) only
- * touch a region the fuzzer mapped itself; paths that create, change or
+ * (mmap MAP_FIXED, munmap, mprotect, mremap, madvise, mlock, msync) and
+ * moving Fusion Ring grants only touch a region the fuzzer mapped itself; paths that create, change or
  * link files all lie under /tmp/fz, so the ramdisk's own files survive.
  */
 #include "utest.h"
@@ -77,6 +77,7 @@ static struct iovec *iovs;      /* 16 iovecs, rebuilt per call */
 static unsigned char *small;    /* timespecs and signal sets, rebuilt per call */
 static int own_fds[16];
 static int own_count;
+static int own_rings[2];
 static uintptr_t high_user_fixed = 0x00007fff00000000;
 
 static const char *const paths_ro[] = {
@@ -600,6 +601,48 @@ static void sandbox(void)
     if (f >= 0)
         own_fds[own_count++] = f;
     own_fds[own_count++] = AT_FDCWD;
+    /* Two Fusion Rings (Exo; ENOSYS on Linux) for the fring calls. */
+    own_rings[0] = (int)syscall(400, 8, 0);
+    own_rings[1] = (int)syscall(400, 4, 1);
+}
+
+/* Exo's Fusion Ring calls (400-414) with hostile arguments. A moving grant
+ * (flag 2) unmaps what it sends, so it may only name the fuzzer's region,
+ * like the memory calls. */
+static long fring_call_random(void)
+{
+    long nr = 400 + (long)below(15);
+    uint64_t handle = below(4) ? (uint64_t)own_rings[below(2)] : (uint64_t)(int64_t)fd();
+    uint64_t a[6] = {handle, pointer(), length(), below(2) ? below(4) : integer(), pointer(), length()};
+    switch (nr) {
+    case 400: /* create */
+        a[0] = below(2) ? 1u << below(18) : integer();
+        a[1] = below(2) ? below(2) : integer();
+        break;
+    case 404: /* call: the reply handle */
+        a[3] = below(4) ? (uint64_t)own_rings[below(2)] : integer();
+        break;
+    case 407: /* dup: rights */
+    case 411: /* send_handle: other handle, rights */
+        a[1] = below(2) ? (uint64_t)own_rings[below(2)] : integer();
+        a[2] = below(2) ? below(16) : integer();
+        break;
+    case 409: /* grant */
+        if (a[3] & 2) {
+            uintptr_t addr = region_address();
+            uint64_t len = region_length();
+            if (!inside(addr, len))
+                a[3] &= ~(uint64_t)2;
+            a[1] = addr;
+            a[2] = len;
+        }
+        break;
+    case 410: /* grant_map */
+    case 412: /* accept_handle: transfer ids */
+        a[1] = below(2) ? below(64) : integer();
+        break;
+    }
+    return syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 static void run_chunk(uint64_t seed, uint64_t chunk, uint64_t calls_in_chunk)
@@ -612,11 +655,15 @@ static void run_chunk(uint64_t seed, uint64_t chunk, uint64_t calls_in_chunk)
         uint64_t *words = (uint64_t *)scratch;
         for (int w = 0; w < 128; w++)
             words[w] = next64();
-        uint64_t pick = below(NCALLS + 12);
+        uint64_t pick = below(NCALLS + 13);
         last->index = i;
         if (below(FORK_ONE_IN) == 0) {
             last->name = "fork";
             fork_call();
+        } else if (pick == NCALLS + 12) {
+            last->name = "fring";
+            if (fring_call_random() >= 0)
+                last->succeeded++;
         } else if (pick >= NCALLS + 2) {
             last->name = "memory";
             memory_call((int)(pick - NCALLS - 2));

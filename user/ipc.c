@@ -499,6 +499,26 @@ static void grant_move(void)
     fring_close(go);
 }
 
+/* Ring memory is bounded per process (about 8 MiB: four of the largest rings),
+ * and comes back when a ring closes. */
+static void ring_memory_bounded(void)
+{
+    int rings[8], made = 0;
+    while (made < 8 && (rings[made] = fring_create(32768, 0)) >= 0)
+        made++;
+    int err = errno;
+    CHECK("fring_create_ring_memory_bounded", made == 4 && err == ENOMEM);
+    if (made > 0) {
+        fring_close(rings[--made]);
+        rings[made] = fring_create(32768, 0);
+        CHECK("fring_ring_memory_returns_on_close", rings[made] >= 0);
+        if (rings[made] >= 0)
+            made++;
+    }
+    while (made > 0)
+        fring_close(rings[--made]);
+}
+
 /* fring_grant_map as a raw call (-1 and errno on failure), for CHECK_ERR. */
 static long grant_map_raw(int ring, uint32_t id)
 {
@@ -645,6 +665,7 @@ int main(void)
         return utest_exit();
     }
     arguments();
+    ring_memory_bounded();
     same_process();
     rights();
     between_processes();

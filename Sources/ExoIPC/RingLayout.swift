@@ -45,10 +45,13 @@ public enum RingLayout {
     public static let typeOffset = 6
     public static let messageFlagsOffset = 7
 
-    /// Capacities are powers of two from 2 to 2^16 slots (4 MiB of slots):
-    /// far below 2^31, which the wrapping sequence comparison needs.
+    /// Capacities are powers of two from 2 to 2^15 slots (2 MiB of slots):
+    /// far below 2^31, which the wrapping sequence comparison needs, and a
+    /// ring with its header fits the kernel's largest contiguous block
+    /// (4 MiB; at 2^16 slots the header's page made it 4 MiB + 4 KiB, which
+    /// no allocation could ever give).
     public static let minimumCapacity = 2
-    public static let maximumCapacity = 1 << 16
+    public static let maximumCapacity = 1 << 15
 
     /// Bytes a ring of `capacity` slots occupies.
     public static func bytes(capacity: Int) -> Int { slotsOffset + capacity * slotSize }

@@ -1,3 +1,4 @@
+import Synchronization
 import ExoIPC
 import ExoKit
 import ExoMemory
@@ -23,10 +24,15 @@ final class KernelRing {
 
     static let pageSize = 4096
 
-    init(capacity: Int, flags: RingFlags) throws(Errno) {
+    /// Who pays for the pages (nil: a kernel ring, unbounded).
+    let quota: RingQuota?
+
+    init(capacity: Int, flags: RingFlags, quota: RingQuota? = nil) throws(Errno) {
         guard capacity >= RingLayout.minimumCapacity, capacity <= RingLayout.maximumCapacity,
               capacity & (capacity - 1) == 0, flags.isSubset(of: .all) else { throw .invalidArgument }
         let pages = (RingLayout.bytes(capacity: capacity) + Self.pageSize - 1) / Self.pageSize
+        try quota?.reserve(pages)
+        self.quota = quota
         var order = 0
         while 1 << order < pages { order += 1 }
         // Contiguous, so the kernel sees one range through the direct map;
@@ -34,7 +40,10 @@ final class KernelRing {
         do {
             physical = try PhysicalMemory.allocate(order: order)
             try PhysicalMemory.split(physical, order: order)
-        } catch { throw .outOfMemory }
+        } catch {
+            quota?.release(pages)
+            throw .outOfMemory
+        }
         for page in pages..<(1 << order) { try? PhysicalMemory.free(physical + UInt64(page * Self.pageSize), order: 0) }
         pageCount = pages
         let base = UnsafeMutableRawPointer(bitPattern: UInt(KernelLayout.virtual(physical: physical)))!
@@ -42,12 +51,14 @@ final class KernelRing {
         for page in 0..<pages { FrameReferences.adopt(physical + UInt64(page * Self.pageSize)) }
         do { ring = try FusionRing.format(at: base, length: pages * Self.pageSize, capacity: capacity, flags: flags) } catch {
             for page in 0..<pages { FrameReferences.release(physical + UInt64(page * Self.pageSize)) }
+            quota?.release(pages)
             throw .invalidArgument
         }
     }
 
     deinit {
         for page in 0..<pageCount { FrameReferences.release(physical + UInt64(page * Self.pageSize)) }
+        quota?.release(pageCount)
     }
 
     var frames: [UInt64] { (0..<pageCount).map { physical + UInt64($0 * Self.pageSize) } }
@@ -156,5 +167,33 @@ extension KernelRing {
 
     func receive(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> FusionRing.Received {
         try take(into: buffer, block: true, caller: nil)
+    }
+}
+
+/// A bound on the ring pages one process creates, counted from creation
+/// until the ring itself goes (its last handle, anywhere, closed). Like
+/// Linux's cap on pipe buffers per user: ENOMEM past it.
+final class RingQuota {
+    /// Four of the largest rings (32,768 slots: 2 MiB + a header page each)
+    /// and 64 pages for small ones besides.
+    static let pagesPerProcess = 4 * ((RingLayout.bytes(capacity: RingLayout.maximumCapacity) + 4095) / 4096) + 64
+    let limitPages: Int
+    /// Atomic, no lock: a ring's deinit (which releases) can run wherever
+    /// its last reference drops, scheduler lock held or not.
+    private let used = Atomic<Int>(0)
+
+    init(limitPages: Int) { self.limitPages = limitPages }
+
+    var usedPages: Int { used.load(ordering: .relaxed) }
+
+    func reserve(_ pages: Int) throws(Errno) {
+        if used.add(pages, ordering: .relaxed).newValue > limitPages {
+            used.subtract(pages, ordering: .relaxed)
+            throw .outOfMemory
+        }
+    }
+
+    func release(_ pages: Int) {
+        used.subtract(pages, ordering: .relaxed)
     }
 }

@@ -66,6 +66,10 @@ final class Process {
     /// Capabilities: handles to Fusion Rings (scheduler lock). fork copies
     /// the table, numbers and rights included, like file descriptors.
     var rings = HandleTable<KernelRing>()
+    /// The ring memory this process created (and its rings still hold,
+    /// wherever their handles went): bounded, so handles alone (1,024 per
+    /// table) cannot pin gigabytes of kernel pages. Not inherited by fork.
+    let ringQuota = RingQuota(limitPages: RingQuota.pagesPerProcess)
 
     nonisolated(unsafe) private static var table: [Int32: Process] = [:]
     /// The next PID or TID (one number space, as on Linux). Never reused.

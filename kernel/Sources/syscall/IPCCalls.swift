@@ -75,8 +75,9 @@ enum IPC {
         guard capacity <= UInt64(RingLayout.maximumCapacity), flags <= UInt64(RingFlags.all.rawValue) else {
             throw .invalidArgument
         }
-        let ring = try KernelRing(capacity: Int(capacity), flags: RingFlags(rawValue: UInt32(flags)))
         let process = Process.current
+        let ring = try KernelRing(capacity: Int(capacity), flags: RingFlags(rawValue: UInt32(flags)),
+                                  quota: process.ringQuota)
         do throws(IPCError) {
             return try Scheduler.withLockThrowing { () throws(IPCError) -> Int64 in
                 let name = try process.rings.insert(ring, rights: .all)

@@ -14,6 +14,8 @@
  *                       -> exec of /init -> libc start-up (not a median)
  *   getpid              getpid as one SYSCALL instruction (inline asm, no
  *                       libc wrapper): the bare kernel round trip
+ *   clock_gettime       CLOCK_MONOTONIC through the SYSCALL instruction
+ *   sched_yield_alone   sched_yield with no other runnable thread
  *   fork_exit_wait      fork(); child _exit(0); parent waitpid()
  *   execve              fork(); child execve("/tests/true") which returns 0
  *                       at once; parent waitpid(): exec + exit + fork + wait
@@ -46,6 +48,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #define MAX_SAMPLES 2001
 
@@ -108,6 +111,38 @@ static void bench_getpid(void)
             samples[i] = t1 - t0;
     }
     report("getpid", median(N));
+}
+
+static inline long raw_syscall2(long number, long a, long b)
+{
+    long result;
+    __asm__ volatile("syscall" : "=a"(result) : "a"(number), "D"(a), "S"(b) : "rcx", "r11", "memory");
+    return result;
+}
+
+/* clock_gettime(CLOCK_MONOTONIC) as a system call on both kernels (musl
+ * would take Linux's vDSO instead, which is no system call at all), and
+ * sched_yield with nothing else to run. */
+static void bench_hot_calls(void)
+{
+    enum { N = 2001 };
+    struct timespec ts;
+    for (int i = -WARMUP; i < N; i++) {
+        uint64_t t0 = rdtsc();
+        raw_syscall2(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts);
+        uint64_t t1 = rdtsc();
+        if (i >= 0)
+            samples[i] = t1 - t0;
+    }
+    report("clock_gettime", median(N));
+    for (int i = -WARMUP; i < N; i++) {
+        uint64_t t0 = rdtsc();
+        raw_syscall0(SYS_sched_yield);
+        uint64_t t1 = rdtsc();
+        if (i >= 0)
+            samples[i] = t1 - t0;
+    }
+    report("sched_yield_alone", median(N));
 }
 
 static void bench_fork(void)
@@ -446,6 +481,7 @@ int main(int argc, char **argv)
     report("first_user_tsc", first);
     RUN("rdtsc_overhead", bench_rdtsc());
     RUN("getpid", bench_getpid());
+    RUN("clock_gettime", bench_hot_calls());
     RUN("fork_exit_wait", bench_fork());
     RUN("execve", bench_execve());
     RUN("mmap_touch_munmap", bench_mmap());

@@ -203,6 +203,11 @@ enum Scheduler {
         }
     }
 
+    /// Whether this CPU's run queue is empty (read without the lock, for
+    /// the sched_yield fast path: a thread queued here a moment later
+    /// preempts the caller through the timer or an IPI anyway).
+    static var nothingQueuedHere: Bool { queues[SMP.currentIndex].count == 0 }
+
     /// Gives up the CPU; the caller stays runnable.
     static func yield() {
         withLock {

@@ -98,18 +98,30 @@ enum SignalDelivery {
     /// process's: default actions end the process (or do nothing), a handler
     /// gets a frame on the user stack. `frame` is the saved user context
     /// that the return to ring 3 will load.
+    /// Whether the calling thread has nothing for `deliverPending` to act
+    /// on: no order to exit, no signal pending (its own or its process's),
+    /// no mask to restore. Read without the lock (see deliverPending).
+    @inline(__always)
+    static func nothingPending() -> Bool {
+        guard let borrowed = Threads.borrowedUser(of: Scheduler.current) else { return true }
+        return isQuiet(borrowed)
+    }
+
+    @inline(__always)
+    private static func isQuiet(_ borrowed: Unmanaged<UserThread>) -> Bool {
+        borrowed._withUnsafeGuaranteedRef { thread in
+            !thread.mustExit && thread.pending.set.rawValue | thread.process.signals.pending.set.rawValue == 0
+                && thread.maskAfterSuspend == nil
+        }
+    }
+
     static func deliverPending(_ frame: UnsafeMutablePointer<TrapFrame>) {
         // The common case, read without the lock: nothing pending, nothing
         // to restore. A signal posted right after this check interrupts the
         // thread (IPI or wakeup), and that return to ring 3 delivers it.
         // Borrowed, not retained: this runs at the end of every system call,
         // and the running thread's record keeps its UserThread alive.
-        guard let borrowed = Threads.borrowedUser(of: Scheduler.current) else { return }
-        let quiet = borrowed._withUnsafeGuaranteedRef { thread in
-            !thread.mustExit && thread.pending.set.rawValue | thread.process.signals.pending.set.rawValue == 0
-                && thread.maskAfterSuspend == nil
-        }
-        if quiet { return }
+        guard let borrowed = Threads.borrowedUser(of: Scheduler.current), !isQuiet(borrowed) else { return }
         let thread = borrowed.takeUnretainedValue()
         let process = thread.process
         while true {

@@ -103,8 +103,49 @@ enum Syscalls {
 func exoSyscall(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
     let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
     CPU.enableInterrupts()
-    Syscalls.dispatch(frame)
-    SignalDelivery.deliverPending(frame)
+    if let result = SyscallFastPath.answer(frame) {
+        frame.pointee.rax = UInt64(bitPattern: result)
+    } else {
+        Syscalls.dispatch(frame)
+        SignalDelivery.deliverPending(frame)
+    }
     CPU.disableInterrupts()
     return UserMode.canReturnBySysret(frame.pointee)
+}
+
+/// The hot calls answered before the table, as checks then commit (getpid
+/// and gettid are answered earlier still, in syscall.S): no dispatch
+/// closure, no lock, no reference counting. A failed check sends the call
+/// down the general path, which handles every case (errors, tracing,
+/// signals); so the checks include that nothing waits for delivery at the
+/// call's end, and that tracing is off (the same switch as syscall.S's).
+enum SyscallFastPath {
+    @inline(__always)
+    static func answer(_ frame: UnsafeMutablePointer<TrapFrame>) -> Int64? {
+        guard exo_syscall_fast_path != 0 else { return nil }
+        switch frame.pointee.rax {
+        case SyscallNumber.clockGettime.rawValue:
+            // Checks: a clock the slow path answers the same way, a
+            // destination in user space, nothing pending. Commit: the copy
+            // (a fault there goes the slow way, which reports EFAULT).
+            let clock = ClockID(argument: frame.pointee.rdi)
+            let destination = frame.pointee.rsi
+            guard clock.isKnownStaticClock, UserMode.isUserRange(destination, 16),
+                  SignalDelivery.nothingPending() else { return nil }
+            let time = Syscalls.now(clock)
+            var words = (time.seconds, time.nanoseconds)
+            let copied = withUnsafeBytes(of: &words) { bytes in
+                (try? UserMode.copyOut(destination, from: bytes.baseAddress!, length: 16)) != nil
+            }
+            return copied ? 0 : nil
+        case SyscallNumber.schedYield.rawValue:
+            // Checks: no other thread is queued on this CPU (a yield would
+            // pick the caller again) and nothing pending. Commit: nothing;
+            // the caller keeps its slice, as after a yield that found no one.
+            guard Scheduler.nothingQueuedHere, SignalDelivery.nothingPending() else { return nil }
+            return 0
+        default:
+            return nil
+        }
+    }
 }

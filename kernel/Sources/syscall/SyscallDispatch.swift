@@ -33,13 +33,20 @@ struct SyscallContext {
 enum Syscalls {
     typealias Handler = (SyscallContext) throws(Errno) -> Int64
 
-    nonisolated(unsafe) private static var table = [Handler?](repeating: nil, count: SyscallNumber.tableSize)
+    /// A handler in a concrete field: stored in the array directly, a
+    /// closure takes the array's generic (maximally abstract) form, and
+    /// every call went through a reabstraction thunk (~20 instructions).
+    struct Entry {
+        let handler: Handler
+    }
+
+    nonisolated(unsafe) private static var table = [Entry?](repeating: nil, count: SyscallNumber.tableSize)
     nonisolated(unsafe) private static var reportedUnknown = [Bool](repeating: false, count: SyscallNumber.tableSize + 1)
     nonisolated(unsafe) static var tracing = false
     nonisolated(unsafe) private(set) static var calls: UInt64 = 0
 
     static func register(_ number: SyscallNumber, _ handler: @escaping Handler) {
-        table[Int(number.rawValue)] = handler
+        table[Int(number.rawValue)] = Entry(handler: handler)
     }
 
     /// Fills the table and turns on SYSCALL on the boot CPU.
@@ -64,8 +71,8 @@ enum Syscalls {
         let number = arguments.number
         calls &+= 1
         let result: Int64
-        if number < UInt64(table.count), let handler = table[Int(number)] {
-            do { result = try handler(arguments) } catch { result = Int64(error.syscallReturnValue) }
+        if number < UInt64(table.count), let entry = table[Int(number)] {
+            do { result = try entry.handler(arguments) } catch { result = Int64(error.syscallReturnValue) }
         } else {
             reportUnknown(number)
             result = Int64(Errno.notImplemented.syscallReturnValue)

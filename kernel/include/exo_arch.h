@@ -214,6 +214,8 @@ EXO_INLINE uint64_t exo_read_gs_self(void) { uint64_t v; __asm__ volatile("movq 
  * exo_read_gs_self and then a table could pair one CPU with another's
  * running thread. */
 EXO_INLINE uint32_t exo_read_gs_current_thread(void) { uint32_t v; __asm__ volatile("movl %%gs:48, %0" : "=r"(v)); return v; }
+/* This CPU's index (PerCPU.index, offset 8) in one load. */
+EXO_INLINE uint64_t exo_read_gs_index(void) { uint64_t v; __asm__ volatile("movq %%gs:8, %0" : "=r"(v)); return v; }
 extern uint64_t exo_stack_overflow_probe(uint64_t stack_top);
 extern uint64_t exo_stack_probe_saved_rsp;
 

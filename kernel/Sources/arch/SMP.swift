@@ -74,7 +74,8 @@ enum SMP {
         table.initialize(repeating: PerCPU(), count: maximumCPUs)
         // syscall.S reaches these fields by fixed offsets.
         let base = UInt(bitPattern: table)
-        precondition(UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.kernelStackTop) { $0 }) - base == 32
+        precondition(UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.index) { $0 }) - base == 8
+                     && UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.kernelStackTop) { $0 }) - base == 32
                      && UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.userProcessID) { $0 }) - base == 40
                      && UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.userThreadID) { $0 }) - base == 44
                      && UInt(bitPattern: withUnsafeMutablePointer(to: &table.pointee.currentThread) { $0 }) - base == 48,
@@ -98,8 +99,9 @@ enum SMP {
     /// This CPU's index (0 = boot CPU). With interrupts on it may be stale
     /// by the time it is used (a preemption can move the caller to another
     /// CPU): index per-CPU data with it only with interrupts off.
+    @inline(__always)
     static var currentIndex: Int {
-        current.pointee.index
+        Int(truncatingIfNeeded: exo_read_gs_index())   // PerCPU.index, offset 8 (checked at boot)
     }
 
     static func isOnline(_ index: Int) -> Bool { onlineFlags[index].load(ordering: .acquiring) }

@@ -91,28 +91,8 @@ static void bench_rdtsc(void)
     report("rdtsc_overhead", median(1001));
 }
 
-/* One SYSCALL with no arguments, as the ABI has it (RCX and R11 clobbered):
- * musl's variadic syscall() would add its own ~30 instructions. */
-static inline long raw_syscall0(long number)
-{
-    long result;
-    __asm__ volatile("syscall" : "=a"(result) : "a"(number) : "rcx", "r11", "memory");
-    return result;
-}
-
-static void bench_getpid(void)
-{
-    enum { N = 2001 };
-    for (int i = -WARMUP; i < N; i++) {
-        uint64_t t0 = rdtsc();
-        raw_syscall0(SYS_getpid);
-        uint64_t t1 = rdtsc();
-        if (i >= 0)
-            samples[i] = t1 - t0;
-    }
-    report("getpid", median(N));
-}
-
+/* One SYSCALL with up to two arguments, as the ABI has it (RCX and R11
+ * clobbered): musl's variadic syscall() would add its own ~30 instructions. */
 static inline long raw_syscall2(long number, long a, long b)
 {
     long result;
@@ -120,29 +100,33 @@ static inline long raw_syscall2(long number, long a, long b)
     return result;
 }
 
+/* The median of one bare system call with up to two arguments. */
+static uint64_t time_raw_syscall(long number, long a, long b)
+{
+    enum { N = 2001 };
+    for (int i = -WARMUP; i < N; i++) {
+        uint64_t t0 = rdtsc();
+        raw_syscall2(number, a, b);
+        uint64_t t1 = rdtsc();
+        if (i >= 0)
+            samples[i] = t1 - t0;
+    }
+    return median(N);
+}
+
+static void bench_getpid(void)
+{
+    report("getpid", time_raw_syscall(SYS_getpid, 0, 0));
+}
+
 /* clock_gettime(CLOCK_MONOTONIC) as a system call on both kernels (musl
  * would take Linux's vDSO instead, which is no system call at all), and
  * sched_yield with nothing else to run. */
 static void bench_hot_calls(void)
 {
-    enum { N = 2001 };
     struct timespec ts;
-    for (int i = -WARMUP; i < N; i++) {
-        uint64_t t0 = rdtsc();
-        raw_syscall2(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts);
-        uint64_t t1 = rdtsc();
-        if (i >= 0)
-            samples[i] = t1 - t0;
-    }
-    report("clock_gettime", median(N));
-    for (int i = -WARMUP; i < N; i++) {
-        uint64_t t0 = rdtsc();
-        raw_syscall0(SYS_sched_yield);
-        uint64_t t1 = rdtsc();
-        if (i >= 0)
-            samples[i] = t1 - t0;
-    }
-    report("sched_yield_alone", median(N));
+    report("clock_gettime", time_raw_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts));
+    report("sched_yield_alone", time_raw_syscall(SYS_sched_yield, 0, 0));
 }
 
 static void bench_fork(void)

@@ -178,12 +178,17 @@ enum UserMode {
         return storage.load(as: T.self)
     }
 
-    /// Writes a trivial value to user memory.
+    /// Writes a trivial value to user memory, from a copy on the stack
+    /// (no heap round trip: clock_gettime's fast path uses this).
     static func write<T>(_ value: T, to address: UInt64) throws(Errno) {
-        let storage = UnsafeMutablePointer<T>.allocate(capacity: 1)
-        defer { storage.deallocate() }
-        storage.initialize(to: value)
-        try copyOut(address, from: UnsafeRawPointer(storage), length: MemoryLayout<T>.size)
+        var copy = value
+        let failure = withUnsafeBytes(of: &copy) { (bytes: UnsafeRawBufferPointer) -> Errno? in
+            do throws(Errno) {
+                try copyOut(address, from: bytes.baseAddress!, length: MemoryLayout<T>.size)
+                return nil
+            } catch { return error }
+        }
+        if let failure { throw failure }
     }
 
     /// A NUL-terminated user string of at most `limit` bytes (without the

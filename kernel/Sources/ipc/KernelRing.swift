@@ -184,8 +184,6 @@ final class RingQuota {
 
     init(limitPages: Int) { self.limitPages = limitPages }
 
-    var usedPages: Int { used.load(ordering: .relaxed) }
-
     func reserve(_ pages: Int) throws(Errno) {
         if used.add(pages, ordering: .relaxed).newValue > limitPages {
             used.subtract(pages, ordering: .relaxed)

@@ -161,7 +161,6 @@ enum IPC {
     /// call/reply path with no trip through the run queues.
     static func call(_ raw: UInt64, buffer: UInt64, length: UInt64, reply replyRaw: UInt64,
                      replyBuffer: UInt64, replyCapacity: UInt64) throws(Errno) -> Int64 {
-        // Not retained: the running thread's record holds it while it runs.
         let thread = UserThread.current
         let (ring, reply) = try rings(raw, requiring: .send, and: replyRaw, requiring: .receive, of: thread.process)
         try send(on: ring, buffer: buffer, length: length, block: true, thread: thread)

@@ -140,11 +140,7 @@ enum SyscallFastPath {
             guard clock.isKnownStaticClock, UserMode.isUserRange(destination, 16),
                   SignalDelivery.nothingPending() else { return nil }
             let time = Syscalls.now(clock)
-            var words = (time.seconds, time.nanoseconds)
-            let copied = withUnsafeBytes(of: &words) { bytes in
-                (try? UserMode.copyOut(destination, from: bytes.baseAddress!, length: 16)) != nil
-            }
-            return copied ? 0 : nil
+            return (try? UserMode.write((time.seconds, time.nanoseconds), to: destination)) != nil ? 0 : nil
         case SyscallNumber.schedYield.rawValue:
             // Checks: no other thread is queued on this CPU (a yield would
             // pick the caller again) and nothing pending. Commit: nothing;

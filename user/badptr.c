@@ -204,6 +204,19 @@ static void time_and_info(void)
     CHECK_ERR("badptr_clock_gettime_bad_clock", syscall(SYS_clock_gettime, 12345, &bad_ts), EINVAL);
     char buf[64];
     CHECK("badptr_clock_gettime_misaligned_ok", syscall(SYS_clock_gettime, CLOCK_MONOTONIC, buf + 1) == 0);
+    /* The values (Exo answers these on its fast path): monotonic never goes
+     * back, nanoseconds stay below a second, realtime is past 2024-01-01. */
+    struct timespec before, now;
+    int monotonic_ok = syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &before) == 0;
+    for (int i = 0; i < 1000 && monotonic_ok; i++) {
+        monotonic_ok = syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &now) == 0 && now.tv_nsec >= 0
+                       && now.tv_nsec < 1000000000
+                       && (now.tv_sec > before.tv_sec || (now.tv_sec == before.tv_sec && now.tv_nsec >= before.tv_nsec));
+        before = now;
+    }
+    CHECK("clock_gettime_monotonic_never_goes_back", monotonic_ok);
+    CHECK("clock_gettime_realtime_after_2024", syscall(SYS_clock_gettime, CLOCK_REALTIME, &now) == 0
+                                                   && now.tv_sec >= 1704067200 && now.tv_nsec < 1000000000);
     CHECK("badptr_uname_edge_efault", syscall(SYS_uname, edge) == -1 && errno == EFAULT);
 }
 

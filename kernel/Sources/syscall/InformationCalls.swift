@@ -18,7 +18,7 @@ extension Syscalls {
         register(.clockGettime) { c throws(Errno) in
             let clock = ClockID(argument: c.a0)
             guard clock.isKnownStaticClock || clock.isPerTaskCPUClock else { throw .invalidArgument }
-            try UserMode.writeBytes(now(clock).encoded, to: c.a1)
+            try writeTime(clock, to: c.a1)
             return 0
         }
         register(.clockGetres) { c throws(Errno) in
@@ -95,6 +95,13 @@ extension Syscalls {
             try UserMode.write(mask, to: c.a2)
             return 8
         }
+    }
+
+    /// clock_gettime's answer (also its fast path's): the time on `clock`
+    /// as a Linux timespec (seconds, nanoseconds; 8 bytes each) at `address`.
+    static func writeTime(_ clock: ClockID, to address: UInt64) throws(Errno) {
+        let time = now(clock)
+        try UserMode.write((time.seconds, time.nanoseconds), to: address)
     }
 
     /// The time on `clock` (CPU-time clocks report time since boot).

@@ -139,8 +139,7 @@ enum SyscallFastPath {
             let destination = frame.pointee.rsi
             guard clock.isKnownStaticClock, UserMode.isUserRange(destination, 16),
                   SignalDelivery.nothingPending() else { return nil }
-            let time = Syscalls.now(clock)
-            return (try? UserMode.write((time.seconds, time.nanoseconds), to: destination)) != nil ? 0 : nil
+            return (try? Syscalls.writeTime(clock, to: destination)) != nil ? 0 : nil
         case SyscallNumber.schedYield.rawValue:
             // Checks: no other thread is queued on this CPU (a yield would
             // pick the caller again) and nothing pending. Commit: nothing;

@@ -6,6 +6,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -43,6 +44,72 @@ static void parent_and_child_ids(void)
                                   && WEXITSTATUS(status) == 0);
     CHECK("forkwait_raw_getpid", syscall(SYS_getpid) == parent);
     CHECK("forkwait_gettid_single_thread", syscall(SYS_gettid) == parent);
+}
+
+/* Both sides of a fork resume with the registers the caller had: every
+ * one the system-call ABI preserves (all but rax, rcx and r11) holds its
+ * value from before, in the child too. (A child once started with a kernel
+ * address in a callee-saved register: its first frame had been copied
+ * over itself.) Raw SYSCALL, so that nothing but the kernel touches them. */
+static long fork_recording_registers(uint64_t regs[12])
+{
+    long ret;
+    __asm__ volatile(
+        "pushq %%rbp\n\t"
+        "pushq %[out]\n\t"
+        "movabsq $0x0101010101010101, %%rbx\n\t"
+        "movabsq $0x0202020202020202, %%rdx\n\t"
+        "movabsq $0x0303030303030303, %%rsi\n\t"
+        "movabsq $0x0404040404040404, %%rdi\n\t"
+        "movabsq $0x0505050505050505, %%r8\n\t"
+        "movabsq $0x0606060606060606, %%r9\n\t"
+        "movabsq $0x0707070707070707, %%r10\n\t"
+        "movabsq $0x0808080808080808, %%r12\n\t"
+        "movabsq $0x0909090909090909, %%r13\n\t"
+        "movabsq $0x0a0a0a0a0a0a0a0a, %%r14\n\t"
+        "movabsq $0x0b0b0b0b0b0b0b0b, %%r15\n\t"
+        "movabsq $0x0c0c0c0c0c0c0c0c, %%rbp\n\t"
+        "movl $57, %%eax\n\t"               /* fork */
+        "syscall\n\t"
+        "xchgq %%rax, (%%rsp)\n\t"          /* rax = regs, the result on the stack */
+        "movq %%rbx, 0(%%rax)\n\t"
+        "movq %%rdx, 8(%%rax)\n\t"
+        "movq %%rsi, 16(%%rax)\n\t"
+        "movq %%rdi, 24(%%rax)\n\t"
+        "movq %%r8, 32(%%rax)\n\t"
+        "movq %%r9, 40(%%rax)\n\t"
+        "movq %%r10, 48(%%rax)\n\t"
+        "movq %%r12, 56(%%rax)\n\t"
+        "movq %%r13, 64(%%rax)\n\t"
+        "movq %%r14, 72(%%rax)\n\t"
+        "movq %%r15, 80(%%rax)\n\t"
+        "movq %%rbp, 88(%%rax)\n\t"
+        "popq %%rax\n\t"
+        "popq %%rbp"
+        : "=a"(ret)
+        : [out] "r"(regs)
+        : "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "memory");
+    return ret;
+}
+
+static int registers_kept(const uint64_t regs[12])
+{
+    for (int i = 0; i < 12; i++)
+        if (regs[i] != 0x0101010101010101ull * (uint64_t)(i + 1))
+            return 0;
+    return 1;
+}
+
+static void fork_preserves_registers(void)
+{
+    uint64_t regs[12];
+    long pid = fork_recording_registers(regs);
+    if (pid == 0)
+        _exit(registers_kept(regs) ? 0 : 1);
+    int status = -1;
+    CHECK("forkwait_parent_registers_kept", pid > 0 && registers_kept(regs));
+    CHECK("forkwait_child_registers_kept", pid > 0 && waitpid((pid_t)pid, &status, 0) == pid
+                                               && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 /* The child's getpid and gettid (the kernel's fast path) report the id
@@ -242,6 +309,7 @@ int main(void)
 {
     exit_codes();
     parent_and_child_ids();
+    fork_preserves_registers();
     child_ids_match_fork();
     fork_copies_memory();
     exec_hello();

@@ -17,6 +17,7 @@ public struct RoundRobinQueue: SchedulingQueue, Sendable {
 
     /// An empty queue for `cpu` giving each thread `timeSlice` (> 0).
     public init(cpu: CPUID, timeSlice: Nanoseconds = 4_000_000) {
+        precondition(cpu <= SchedEntity.Location.maximumCPU, "CPU number out of range")
         precondition(timeSlice > 0, "a zero slice never lets a thread run")
         self.cpu = cpu
         self.timeSlice = timeSlice

@@ -39,7 +39,13 @@ public struct RunQueue: SchedulingQueue, Sendable {
     /// When a thread of each class last stopped running here.
     private var lastRan = PerClass<Nanoseconds>(repeating: 0)
     private var pinnedQueued: UInt32 = 0
-    public private(set) var current: ThreadID?
+    /// The running thread, if any.
+    public var current: ThreadID? {
+        currentNumber == ThreadID.endOfList ? nil : ThreadID(rawValue: currentNumber)
+    }
+    /// `current` as its raw number, `endOfList` for none: no optional's
+    /// tag byte to store and test on the switch path.
+    private var currentNumber = ThreadID.endOfList
     /// `current`'s class when it was dispatched (decides its slice).
     private var currentClass = SchedClass.normal
     private var sliceStart: Nanoseconds = 0
@@ -51,6 +57,7 @@ public struct RunQueue: SchedulingQueue, Sendable {
 
     /// An empty queue for `cpu`. Precondition: `parameters.validate()` passes.
     public init(cpu: CPUID, parameters: SchedulerParameters = .standard) {
+        precondition(cpu <= SchedEntity.Location.maximumCPU, "CPU number out of range")
         self.cpu = cpu
         self.parameters = parameters
     }
@@ -95,9 +102,16 @@ public struct RunQueue: SchedulingQueue, Sendable {
         current != nil && !currentIsAged && currentClass != .hot && !lists.hot.isEmpty
     }
 
+    /// Queues a detached thread (woken, new or moved here). A thread whose
+    /// last bursts ended in handoffs has them in its predictor but not yet
+    /// in its class: that is brought up to date first.
     public mutating func enqueue<Table: SchedEntityTable>(_ thread: ThreadID, waitingSince: Nanoseconds,
                                                           entities: inout Table) throws(SchedError) {
         try checkDetached(thread, for: cpu, entities: entities)
+        if entities[thread].classIsStale {
+            entities[thread].schedClass = updatedClass(of: entities[thread])
+            entities[thread].classIsStale = false
+        }
         insert(thread, waitingSince: waitingSince, entities: &entities)
     }
 
@@ -147,7 +161,7 @@ public struct RunQueue: SchedulingQueue, Sendable {
                                                             entities: inout Table) {
         entities[thread].location = .running(cpu)
         entities[thread].lastCPU = cpu
-        current = thread
+        currentNumber = thread.rawValue
         currentClass = entities[thread].schedClass
         sliceStart = now
         currentIsAged = aged
@@ -184,7 +198,7 @@ public struct RunQueue: SchedulingQueue, Sendable {
         // Point of no return: the thread leaves the CPU.
         let ran = elapsed(from: sliceStart, to: now)
         lastRan[currentClass] = now
-        current = nil
+        currentNumber = ThreadID.endOfList
         var entity = entities[thread]
         entity.runtime += ran
         entity.currentBurst += ran
@@ -197,12 +211,8 @@ public struct RunQueue: SchedulingQueue, Sendable {
         case .preempted, .yielded:
             break
         }
-        // A burst still in progress counts as evidence too: a thread that has
-        // already run longer than its prediction without blocking is not the
-        // short-burst thread its history says (and, never blocking, a CPU hog
-        // would otherwise never feed the predictor at all).
-        let estimate = max(entity.predictor.predicted, entity.currentBurst)
-        entity.schedClass = parameters.classifier.classify(estimate, current: entity.schedClass)
+        entity.schedClass = updatedClass(of: entity)
+        entity.classIsStale = false
         entity.location = .detached
         entities[thread] = entity
         if reason == .preempted || reason == .yielded, !entity.isPinned(elsewhereThan: cpu) {
@@ -211,20 +221,38 @@ public struct RunQueue: SchedulingQueue, Sendable {
         return thread
     }
 
+    /// `entity`'s class from its prediction and its burst in progress. The
+    /// burst in progress counts as evidence too: a thread that has already
+    /// run longer than its prediction without blocking is not the
+    /// short-burst thread its history says (and, never blocking, a CPU hog
+    /// would otherwise never feed the predictor at all).
+    @inline(__always)
+    private func updatedClass(of entity: SchedEntity) -> SchedClass {
+        parameters.classifier.classify(max(entity.predictor.predicted, entity.currentBurst), current: entity.schedClass)
+    }
+
     /// Whether `target`, a detached thread that may run here, can take the
-    /// CPU straight from the running thread (`handOff`) without cheating
-    /// anyone queued: no class is past its starvation bound, and nothing
-    /// waiting outranks it (a Hot thread waits and `target` is not Hot).
-    /// Checks only; changes nothing (`mutating` for the reason given at
-    /// `admitsHandOffPastWaiters`).
+    /// CPU straight from the running thread (`tryHandOff`) without
+    /// cheating anyone queued: no class is past its starvation bound, and
+    /// nothing waiting outranks it (a Hot thread waits and `target` is not
+    /// Hot). Checks only; changes nothing (`mutating` for the reason given
+    /// at `admitsHandOffPastWaiters`).
     @inline(__always)
     public mutating func admitsHandOff<Table: SchedEntityTable>(to target: ThreadID, now: Nanoseconds,
-                                                       entities: Table) -> Bool {
-        guard current != nil, entities[target].location == .detached,
-              !entities[target].isPinned(elsewhereThan: cpu) else { return false }
+                                                                entities: Table) -> Bool {
+        handOffCheck(to: target, now: now, entities: entities) != .refused
+    }
+
+    private enum HandOffCheck { case refused, nobodyQueued, admittedPastWaiters }
+
+    @inline(__always)
+    private mutating func handOffCheck<Table: SchedEntityTable>(to target: ThreadID, now: Nanoseconds,
+                                                                entities: Table) -> HandOffCheck {
+        guard currentNumber != ThreadID.endOfList, entities[target].location == .detached,
+              !entities[target].isPinned(elsewhereThan: cpu) else { return .refused }
         // The call/reply case first: nobody else waits here.
-        if lists.hot.count | lists.normal.count | lists.cold.count == 0 { return true }
-        return admitsHandOffPastWaiters(to: target, now: now, entities: entities)
+        if lists.hot.count | lists.normal.count | lists.cold.count == 0 { return .nobodyQueued }
+        return admitsHandOffPastWaiters(to: target, now: now, entities: entities) ? .admittedPastWaiters : .refused
     }
 
     /// `admitsHandOff` when threads are queued: out of line, so the common
@@ -239,20 +267,36 @@ public struct RunQueue: SchedulingQueue, Sendable {
         return mostOverdueClass(now: now, entities: entities) == nil
     }
 
-    /// The running thread blocks and `target` runs in its place, with no
-    /// trip through the queues: the direct switch of a call/reply (IPC) or
-    /// a handoff between cooperating threads. The outgoing thread's burst
-    /// ends here (its EMA is updated as for `switchOut(reason: .blocked)`);
-    /// `target` starts a fresh slice of its class.
+    /// If `admitsHandOff(to: target, …)`, the running thread blocks and
+    /// `target` runs in its place, with no trip through the queues: the
+    /// direct switch of a call/reply (IPC) or a handoff between
+    /// cooperating threads. Returns the thread that stopped running, or
+    /// `nil` (and nothing changed) when the handoff is not admitted.
     ///
-    /// Preconditions: `admitsHandOff(to: target, …)` holds.
-    /// Returns the thread that stopped running.
+    /// The outgoing thread's burst ends here and goes into its predictor
+    /// exactly as at `switchOut(reason: .blocked)`; `target` starts a fresh
+    /// slice of its class. Two things `switchOut` does are left to where
+    /// they are used, so that the switch path is only the burst's
+    /// bookkeeping:
+    /// - The outgoing thread's *class* is not re-derived from the updated
+    ///   prediction here but marked stale, and re-derived at its next
+    ///   `enqueue` or `switchOut`, where a class decides which list it
+    ///   joins. While it only hands off it is on no list, and the burst is
+    ///   not lost: it is in the predictor. (As a handoff target it runs
+    ///   with the class it has, for its slice.)
+    /// - `lastRan` is not updated while no thread is queued. It only matters
+    ///   through `max(lastRan, head.waitingSince)` in aging, and a thread
+    ///   queued later has `waitingSince` at or after now, which wins over
+    ///   any `lastRan` written now.
     @inline(__always) @discardableResult
-    public mutating func handOff<Table: SchedEntityTable>(to target: ThreadID, now: Nanoseconds,
-                                                          entities: inout Table) -> ThreadID {
-        guard let thread = current else { preconditionFailure("handOff with no running thread") }
+    public mutating func tryHandOff<Table: SchedEntityTable>(to target: ThreadID, now: Nanoseconds,
+                                                             entities: inout Table) -> ThreadID? {
+        let check = handOffCheck(to: target, now: now, entities: entities)
+        if check == .refused { return nil }
+        // Point of no return.
+        let thread = ThreadID(rawValue: currentNumber)
         let ran = elapsed(from: sliceStart, to: now)
-        lastRan[currentClass] = now
+        if check == .admittedPastWaiters { lastRan[currentClass] = now }
         // Field by field: copying the entity out and back costs more than
         // the whole update (the kernel's table is reached through an
         // addressor, so each line below is one or two stores).
@@ -261,8 +305,7 @@ public struct RunQueue: SchedulingQueue, Sendable {
         let burst = entities[thread].currentBurst &+ ran
         entities[thread].currentBurst = 0
         entities[thread].predictor.record(sampleAtMostMaximum: min(burst, parameters.burstSampleCap))
-        let estimate = entities[thread].predictor.predicted
-        entities[thread].schedClass = parameters.classifier.classify(estimate, current: entities[thread].schedClass)
+        entities[thread].classIsStale = true
         entities[thread].location = .detached
         dispatch(target, aged: false, now: now, entities: &entities)
         return thread

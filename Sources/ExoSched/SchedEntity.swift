@@ -14,15 +14,39 @@
 /// run queue it is on and change only under that queue's lock; a running
 /// entity's to its CPU; a detached one to whoever detached it.
 public struct SchedEntity: Sendable {
-    /// Where the thread is.
-    public enum Location: Equatable, Sendable {
-        /// Not runnable, or runnable and handed around by the kernel
-        /// (being created, woken, migrated).
-        case detached
-        /// Waiting on this CPU's run queue.
-        case queued(CPUID)
-        /// Running on this CPU.
-        case running(CPUID)
+    /// Where the thread is: detached, queued on a CPU or running on one.
+    ///
+    /// One 32-bit word, `cpu << 2 | kind`, not an enum with a payload
+    /// (which Swift lays out as the CPU plus a tag byte): the switch path
+    /// tests and sets it with one instruction each. CPUs are numbered
+    /// below 2^30 (`RunQueue.init` checks its own).
+    public struct Location: Equatable, Sendable {
+        public enum Kind: UInt32, Sendable {
+            /// Not runnable, or runnable and handed around by the kernel
+            /// (being created, woken, migrated).
+            case detached
+            /// Waiting on a CPU's run queue.
+            case queued
+            /// Running on a CPU.
+            case running
+        }
+
+        private let raw: UInt32
+
+        public static let detached = Location(raw: 0)
+        /// Waiting on `cpu`'s run queue.
+        public static func queued(_ cpu: CPUID) -> Location { Location(kind: .queued, cpu: cpu) }
+        /// Running on `cpu`.
+        public static func running(_ cpu: CPUID) -> Location { Location(kind: .running, cpu: cpu) }
+
+        private init(raw: UInt32) { self.raw = raw }
+        private init(kind: Kind, cpu: CPUID) { raw = cpu.rawValue << 2 | kind.rawValue }
+        /// The largest CPU number a location can hold.
+        public static let maximumCPU = CPUID(rawValue: (1 << 30) - 1)
+
+        public var kind: Kind { Kind(rawValue: raw & 3).unsafelyUnwrapped }
+        /// The CPU it is queued or running on; `nil` when detached.
+        public var cpu: CPUID? { kind == .detached ? nil : CPUID(rawValue: raw >> 2) }
     }
 
     /// The class that decides its queue and slice; updated when it is
@@ -39,7 +63,14 @@ public struct SchedEntity: Sendable {
     /// includes the kernel's switch cost).
     public internal(set) var runtime: Nanoseconds = 0
     /// The CPU it last ran on (cache affinity for wakeup placement).
-    public internal(set) var lastCPU: CPUID?
+    public internal(set) var lastCPU: CPUID? {
+        get { lastCPUNumber == Self.noCPU ? nil : CPUID(rawValue: lastCPUNumber) }
+        set { lastCPUNumber = newValue?.rawValue ?? Self.noCPU }
+    }
+    /// `lastCPU` without an optional's tag byte (one store on the switch
+    /// path); `noCPU` for none.
+    var lastCPUNumber = SchedEntity.noCPU
+    static let noCPU = UInt32.max
     /// The CPU it may exclusively run on, if any (per-CPU kernel threads,
     /// `sched_setaffinity` to one CPU). Never migrated, never stolen. Set
     /// with `SchedEntityTable.pin(_:to:)`.
@@ -50,6 +81,9 @@ public struct SchedEntity: Sendable {
     /// When the balancer last moved it (`nil`: never), for its cooldown.
     public internal(set) var lastMigration: Nanoseconds?
     public internal(set) var location: Location = .detached
+    /// Bursts were recorded (by `RunQueue.handOff`) since `schedClass` was
+    /// last derived from the predictor; `enqueue` re-derives it.
+    public internal(set) var classIsStale = false
 
     /// Neighbours on its run queue (`ThreadID.endOfList` at the ends).
     var next: UInt32 = ThreadID.endOfList
@@ -108,7 +142,7 @@ extension SchedEntityTable {
     /// CPU. A running thread may be re-pinned; the kernel then preempts it if
     /// it is on the wrong CPU.
     public mutating func pin(_ thread: ThreadID, to cpu: CPUID?) throws(SchedError) {
-        if case .queued = self[thread].location { throw .queued(thread) }
+        if self[thread].location.kind == .queued { throw .queued(thread) }
         self[thread].pinnedCPU = cpu
     }
 }

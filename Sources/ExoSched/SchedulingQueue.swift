@@ -119,7 +119,7 @@ extension SchedulingQueue {
 /// The checks every queue makes before taking a thread (enqueue or run).
 func checkDetached<Table: SchedEntityTable>(_ thread: ThreadID, for cpu: CPUID, entities: Table) throws(SchedError) {
     let entity = entities[thread]
-    switch entity.location {
+    switch entity.location.kind {
     case .queued: throw .alreadyQueued(thread)
     case .running: throw .alreadyRunning(thread)
     case .detached: break

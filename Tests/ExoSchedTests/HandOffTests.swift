@@ -11,7 +11,7 @@ struct HandOffTests {
         let admitted1 = harness.queue.admitsHandOff(to: 1, now: harness.now, entities: harness.entities)
         #expect(admitted1)
         harness.now += 5 * us
-        let out = harness.queue.handOff(to: 1, now: harness.now, entities: &harness.entities)
+        let out = harness.queue.tryHandOff(to: 1, now: harness.now, entities: &harness.entities)
         #expect(out == 2)
         #expect(harness.queue.current == 1)
         #expect(harness.entities[1].location == .running(0))
@@ -30,12 +30,42 @@ struct HandOffTests {
             _ = try blocking.burst(0, 30 * ms)
             try handing.queue.beginRunning(0, now: handing.now, entities: &handing.entities)
             handing.now += 30 * ms
-            handing.queue.handOff(to: 1, now: handing.now, entities: &handing.entities)
+            handing.queue.tryHandOff(to: 1, now: handing.now, entities: &handing.entities)
             _ = try handing.queue.switchOut(now: handing.now, reason: .blocked, entities: &handing.entities)
         }
         #expect(handing.entities[0].predictor == blocking.entities[0].predictor)
-        #expect(handing.entities[0].schedClass == .cold)
+        // The class follows the prediction where it is used: at the next
+        // enqueue (a wakeup), not on the switch path.
+        #expect(blocking.entities[0].schedClass == .cold)
+        #expect(handing.entities[0].schedClass == .hot)
+        try handing.queue.enqueue(0, waitingSince: handing.now, entities: &handing.entities)
         #expect(handing.entities[0].schedClass == blocking.entities[0].schedClass)
+        #expect(handing.queue.queued(.cold, entities: handing.entities) == [0])
+    }
+
+    @Test func handOffWithNobodyQueuedLeavesAgingUnchanged() throws {
+        // The same history, one queue handing off with empty lists (where
+        // `lastRan` is skipped) and one blocking: a Cold thread queued
+        // afterwards is served at the same moment by both.
+        var handing = QueueHarness(threads: 3)
+        var blocking = QueueHarness(threads: 3)
+        handing.set(0, to: .cold)                    // the class whose lastRan is skipped
+        blocking.set(0, to: .cold)
+        try handing.queue.beginRunning(0, now: handing.now, entities: &handing.entities)
+        try blocking.queue.beginRunning(0, now: blocking.now, entities: &blocking.entities)
+        handing.now += 3 * ms; blocking.now += 3 * ms
+        handing.queue.tryHandOff(to: 1, now: handing.now, entities: &handing.entities)
+        _ = try blocking.queue.switchOut(now: blocking.now, reason: .blocked, entities: &blocking.entities)
+        try blocking.queue.beginRunning(1, now: blocking.now, entities: &blocking.entities)
+        for harness in [handing, blocking] {
+            var harness = harness
+            harness.set(2, to: .cold)
+            try harness.enqueue(2)
+            let bound = SchedulerParameters.standard.coldStarvationBound
+            let early = harness.queue.admitsHandOff(to: 0, now: harness.now + bound - 1, entities: harness.entities)
+            let late = harness.queue.admitsHandOff(to: 0, now: harness.now + bound + 1, entities: harness.entities)
+            #expect(early && !late)
+        }
     }
 
     @Test func refusedWhenSomeoneIsOwedTheCPU() throws {

@@ -78,7 +78,7 @@ struct RunQueueTests {
         var random = SimulationRandom(seed: 3)
         for _ in 0..<20_000 {
             let thread = ThreadID(Int(random.next(in: 0...63)))
-            switch harness.entities[thread].location {
+            switch harness.entities[thread].location.kind {
             case .detached: try harness.enqueue(thread)
             case .queued: try harness.queue.remove(thread, entities: &harness.entities)
             case .running: try harness.run(for: 10 * us, then: .blocked)
@@ -96,7 +96,7 @@ struct RunQueueTests {
         #expect(harness.queue.verify(entities: harness.entities) == nil)
         #expect(harness.entities.capacity == 64)
         var queued = 0
-        for index in 0..<64 { if case .queued = harness.entities[ThreadID(index)].location { queued += 1 } }
+        for index in 0..<64 { if harness.entities[ThreadID(index)].location.kind == .queued { queued += 1 } }
         #expect(queued == harness.queue.count)
     }
 

@@ -194,7 +194,41 @@ extern uint64_t exo_probe_call(uint64_t address);
 extern void exo_capture_registers(void *frame);
 extern void exo_empty_function(void);
 extern void exo_probe_exhaust_stack(void);
-extern void exo_switch_context(uint64_t *save_rsp, uint64_t new_rsp, void *save_fpu, const void *load_fpu);
+/*
+ * The windowed context switch, inline at each switch site.
+ *
+ * Saves the outgoing thread's x87/SSE state, loads the incoming one's
+ * (both areas 512 bytes, 16-byte aligned, as fxsave requires), pushes the
+ * frame pointer and this site's resume address (label 1) on the outgoing
+ * stack, parks that stack pointer in *save_rsp, and returns into the
+ * incoming thread through the resume address on its stack. When another
+ * thread later switches back, execution continues at label 1 with every
+ * general register but rsp and rbp holding the other thread's values:
+ * the clobber list says exactly that, so the compiler keeps across the
+ * switch only the values that are live here, in this frame — the window
+ * is what the site needs, not every callee-saved register. rbp is the
+ * frame pointer, which cannot be a clobber, so it rides on the stack.
+ *
+ * Stack contract (Threads.prepareStack builds it for a new thread):
+ *   *save_rsp -> [resume address][saved rbp]
+ * The kernel has no red zone (-mno-red-zone), so the pushes are safe.
+ */
+EXO_INLINE void exo_switch_context(uint64_t *save_rsp, uint64_t new_rsp, void *save_fpu, const void *load_fpu) {
+    __asm__ volatile(
+        "fxsave64 (%[save_fpu])\n\t"
+        "fxrstor64 (%[load_fpu])\n\t"
+        "pushq %%rbp\n\t"
+        "leaq 1f(%%rip), %%rax\n\t"
+        "pushq %%rax\n\t"
+        "movq %%rsp, (%[save_rsp])\n\t"
+        "movq %[new_rsp], %%rsp\n\t"
+        "ret\n"
+        "1:\n\t"
+        "popq %%rbp"
+        : [save_rsp] "+D"(save_rsp), [new_rsp] "+S"(new_rsp), [save_fpu] "+d"(save_fpu), [load_fpu] "+c"(load_fpu)
+        :
+        : "rax", "rbx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "memory", "cc");
+}
 EXO_LINKER_SYMBOL(exo_thread_trampoline)
 EXO_LINKER_SYMBOL(exo_ap_trampoline_start)
 EXO_LINKER_SYMBOL(exo_ap_trampoline_end)

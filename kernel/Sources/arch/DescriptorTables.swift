@@ -29,12 +29,8 @@ enum DescriptorTables {
     nonisolated(unsafe) private static var taskStates = [UnsafeMutablePointer<TaskStateSegment>?](
         repeating: nil, count: SMP.maximumCPUs)
 
-    /// The stack the CPU loads on an interrupt or exception from ring 3.
-    /// Interrupts off (the switch path).
-    @inline(__always)
-    static func setRingZeroStack(_ top: UInt64) {
-        taskStates[SMP.currentIndex]!.pointee.rsp0 = top
-    }
+    /// CPU `index`'s TSS, once that CPU has loaded its GDT.
+    static func taskState(of index: Int) -> UnsafeMutablePointer<TaskStateSegment>? { taskStates[index] }
 
     /// Builds and loads the GDT (with TSS) and the IDT with all 32 exception
     /// vectors. Called once, early in kmain, with interrupts off.
@@ -101,6 +97,7 @@ enum DescriptorTables {
         exo_reload_segments(GDTLayout.kernelCode.rawValue, GDTLayout.kernelData.rawValue)
         exo_ltr(GDTLayout.taskState.rawValue)
         taskStates[SMP.currentIndex] = tss
+        SMP.current.pointee.taskState = tss
         return (gdt, tss)
     }
 

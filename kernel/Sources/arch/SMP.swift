@@ -38,6 +38,15 @@ enum SMP {
         /// The thread this CPU runs (`Scheduler.current`), set at every
         /// switch. Offset 48, read by `exo_read_gs_current_thread`.
         var currentThread: UInt32 = 0
+        /// This CPU's TSS (its rsp0 changes at every switch to a thread
+        /// with a user half); set when the CPU loads its GDT.
+        var taskState: UnsafeMutablePointer<TaskStateSegment>? = nil
+        /// The page-table root CR3 holds, as the switch path last loaded
+        /// it (`Threads.loadRoot`): the switch compares instead of reading
+        /// CR3. 0 = not known yet, which never matches, so the first
+        /// switch loads. Every CR3 write that changes the root goes through
+        /// `Threads.loadRoot` (the rest rewrite the same root to flush).
+        var loadedRoot: UInt64 = 0
     }
 
     /// This CPU's record. Not checked for nil: the GS base is set before
@@ -63,6 +72,8 @@ enum SMP {
 
     /// Points GS at the static boot record (first thing in kmain).
     static func useBootRecord() {
+        // boot.S reserves 128 bytes for it.
+        precondition(MemoryLayout<PerCPU>.size <= 128, "PerCPU outgrew exo_boot_percpu in boot.S")
         let record = UnsafeMutablePointer<PerCPU>(bitPattern: UInt(exo_boot_percpu_address()))!
         record.pointee = PerCPU(selfAddress: exo_boot_percpu_address(), index: 0, apicID: 0)
         CPU.write(gsBaseMSR, exo_boot_percpu_address())
@@ -93,6 +104,7 @@ enum SMP {
         record.pointee.selfAddress = UInt64(UInt(bitPattern: record))
         record.pointee.index = index
         record.pointee.apicID = apicID
+        record.pointee.taskState = DescriptorTables.taskState(of: index)
         CPU.write(gsBaseMSR, record.pointee.selfAddress)
     }
 

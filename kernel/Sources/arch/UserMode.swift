@@ -49,12 +49,13 @@ enum UserMode {
         CPU.write(.efer, CPU.read(.efer) | eferSyscallEnable)
     }
 
-    /// Makes `top` the stack this CPU enters the kernel on from ring 3
-    /// (SYSCALL and interrupts alike). Interrupts off.
+    /// Makes `top` the stack this CPU enters the kernel on from ring 3:
+    /// SYSCALL's (the per-CPU record) and interrupts' (TSS.rsp0).
+    /// Interrupts off.
     @inline(__always)
-    static func setKernelStack(top: UInt64) {
-        SMP.current.pointee.kernelStackTop = top
-        DescriptorTables.setRingZeroStack(top)
+    static func setKernelStack(top: UInt64, on cpu: UnsafeMutablePointer<SMP.PerCPU> = SMP.current) {
+        cpu.pointee.kernelStackTop = top
+        cpu.pointee.taskState.unsafelyUnwrapped.pointee.rsp0 = top
     }
 
     /// A user-mode frame at `entry` with stack `stack` and all other
@@ -69,15 +70,20 @@ enum UserMode {
         return frame
     }
 
-    /// Copies `frame` to the top of the calling thread's kernel stack and
-    /// returns to ring 3 through it. The thread's kernel stack is empty in
-    /// user mode, so nothing below the frame is lost.
+    /// Returns to ring 3 through a copy of `frame` in this function's own
+    /// stack frame; entries from ring 3 start again at `top`, the thread's
+    /// kernel stack being empty in user mode.
+    ///
+    /// Not through a copy at the top of the stack: the new thread's first
+    /// frames (trampoline, entry, the closure holding `frame`) lie there,
+    /// and copying onto them overwrote the source while reading it (a
+    /// forked child once started with a kernel return address in a
+    /// callee-saved register, which musl's fork used as `&set`).
     static func enter(_ frame: TrapFrame, kernelStackTop top: UInt64) -> Never {
         CPU.disableInterrupts()
         setKernelStack(top: top)
-        let slot = UnsafeMutablePointer<TrapFrame>(bitPattern: UInt(top - UInt64(TrapFrame.expectedSize)))!
-        slot.pointee = frame
-        exo_enter_user(slot)
+        var exit = frame
+        exo_enter_user(&exit)
     }
 
     /// Whether a frame may leave by SYSRET: RCX and R11 must hold RIP and

@@ -48,9 +48,16 @@ enum AlarmClock {
         Scheduler.withLock { thread = thread ?? started }
     }
 
+    /// Posts due alarms, then sleeps until the next deadline — in one
+    /// visit under the lock. Computing the deadline and going to sleep in
+    /// two visits lost wakeups: a `set` in between saw the old
+    /// `sleepingUntil`, woke a thread that was still running (no effect),
+    /// and the thread then slept past the new deadline, or for ever when
+    /// it had found none (seen as a fuzz run hanging in a read the
+    /// interval timer was meant to interrupt).
     private static func serve() {
         while true {
-            let wait: UInt64 = Scheduler.withLock {
+            Scheduler.withLock {
                 let now = Clock.nanosecondsSinceBoot()
                 var earliest = UInt64.max
                 for process in Process.allLocked where process.state == .running && process.alarmDeadline != 0 {
@@ -61,12 +68,11 @@ enum AlarmClock {
                     if process.alarmDeadline != 0 { earliest = min(earliest, process.alarmDeadline) }
                 }
                 sleepingUntil = earliest
-                return earliest == UInt64.max ? UInt64.max : earliest - now
-            }
-            if wait == UInt64.max {
-                Scheduler.withLock { Scheduler.block() }
-            } else {
-                Scheduler.sleep(nanoseconds: wait)
+                if earliest == UInt64.max {
+                    Scheduler.block()
+                } else {
+                    Scheduler.sleepLocked(nanoseconds: earliest - now)
+                }
             }
         }
     }

@@ -250,7 +250,7 @@ final class Process {
             Threads.table[kernelThread.index].addressSpaceRoot = image.space.root
             Threads.table[kernelThread.index].userFSBase = 0
             CPU.write(UserMode.fsBaseMSR, 0)
-            CPU.cr3 = image.space.root
+            Threads.loadRoot(image.space.root)
         }
         _ = old                                     // released here, off every CPU's tables
         files.closeOnExec()

@@ -38,10 +38,6 @@ enum Scheduler {
     static let lock = KernelSpinLock()
     nonisolated(unsafe) private(set) static var entities = KernelEntities(base: UnsafeMutablePointer(bitPattern: 8)!)
     nonisolated(unsafe) private static var queues: UnsafeMutablePointer<RunQueue> = UnsafeMutablePointer(bitPattern: 8)!
-    /// The thread running on each CPU (the idle thread when the queue has
-    /// none), for other CPUs to look at under the lock. A thread asking
-    /// for itself uses `current`. Written only by `setRunning`.
-    nonisolated(unsafe) private static var running: UnsafeMutablePointer<ThreadID> = UnsafeMutablePointer(bitPattern: 8)!
     nonisolated(unsafe) private static var idleThreads: UnsafeMutablePointer<ThreadID> = UnsafeMutablePointer(bitPattern: 8)!
     nonisolated(unsafe) private static var deadlines: UnsafeMutablePointer<UInt64> = UnsafeMutablePointer(bitPattern: 8)!
     /// Sleeping threads per CPU, soonest deadline first.
@@ -75,12 +71,16 @@ enum Scheduler {
     @inline(__always)
     static var current: ThreadID { ThreadID(rawValue: exo_read_gs_current_thread()) }
 
-    /// Makes `thread` the one this CPU runs, in `running` (other CPUs'
-    /// view) and in the per-CPU record (`current`). Lock held, interrupts
-    /// off, on this CPU's switch path.
+    /// The thread running on CPU `cpu` (its idle thread when its queue has
+    /// none), for other CPUs to look at under the lock: that CPU's
+    /// per-CPU record. A thread asking for itself uses `current`.
     @inline(__always)
-    private static func setRunning(_ thread: ThreadID, cpu: Int) {
-        running[cpu] = thread
+    private static func running(on cpu: Int) -> ThreadID { ThreadID(rawValue: SMP.cpus[cpu].currentThread) }
+
+    /// Makes `thread` the one this CPU runs (`current`, `running(on:)`).
+    /// Lock held, interrupts off, on this CPU's switch path.
+    @inline(__always)
+    private static func setRunning(_ thread: ThreadID) {
         SMP.current.pointee.currentThread = thread.rawValue
     }
 
@@ -95,13 +95,11 @@ enum Scheduler {
         table.initialize(repeating: SchedEntity(parameters: parameters), count: entityCapacity)
         entities = KernelEntities(base: table)
         queues = .allocate(capacity: cpuCount)
-        running = .allocate(capacity: cpuCount)
         idleThreads = .allocate(capacity: cpuCount)
         deadlines = .allocate(capacity: cpuCount)
         yielding = .allocate(capacity: cpuCount)
         for cpu in 0..<cpuCount {
             (queues + cpu).initialize(to: RunQueue(cpu: CPUID(cpu), parameters: parameters))
-            (running + cpu).initialize(to: ThreadID(0))
             (idleThreads + cpu).initialize(to: ThreadID(0))
             (deadlines + cpu).initialize(to: UInt64.max)
             (yielding + cpu).initialize(to: false)
@@ -138,7 +136,7 @@ enum Scheduler {
         let idle = try Threads.adoptCurrentContext(name: "idle")
         lock.acquire()
         idleThreads[cpu] = idle
-        setRunning(idle, cpu: cpu)
+        setRunning(idle)
         lock.release()
     }
 
@@ -156,13 +154,13 @@ enum Scheduler {
             panic("run queue refused thread \(thread.rawValue): \(error.errno.name.description)")
         }
         if SMP.count > 1 { loads[target] = queues[target].load }
-        let targetIdle = running[target] == idleThreads[target]
+        let targetIdle = running(on: target) == idleThreads[target]
         if target != me {
             if targetIdle || queues[target].shouldPreempt(now: now) {
                 remoteWakeups &+= 1
                 LocalAPIC.sendInterrupt(to: SMP.cpus[target].apicID, vector: Interrupts.reschedule)
             }
-        } else if queues[me].shouldPreempt(now: now) || running[me] == idleThreads[me] {
+        } else if queues[me].shouldPreempt(now: now) || running(on: me) == idleThreads[me] {
             arm(cpu: me, at: now, now: now)      // reschedule from the timer, right away
         }
     }
@@ -222,7 +220,7 @@ enum Scheduler {
     static func interruptIfRunningElsewhere(_ thread: ThreadID) {
         precondition(lock.isHeldHere, "interruptIfRunningElsewhere needs the scheduler lock")
         let me = SMP.currentIndex
-        for cpu in 0..<SMP.count where cpu != me && running[cpu] == thread {
+        for cpu in 0..<SMP.count where cpu != me && running(on: cpu) == thread {
             LocalAPIC.sendInterrupt(to: SMP.cpus[cpu].apicID, vector: Interrupts.reschedule)
         }
     }
@@ -237,7 +235,7 @@ enum Scheduler {
     static func sleepLocked(nanoseconds: UInt64) {
         precondition(lock.isHeldHere, "sleepLocked needs the scheduler lock")
         let cpu = SMP.currentIndex
-        let me = running[cpu]
+        let me = running(on: cpu)
         let (sum, overflow) = Clock.nanosecondsSinceBoot().addingReportingOverflow(nanoseconds)
         let deadline = overflow ? UInt64.max - 1 : sum   // "forever" for absurd requests
         Threads.table[me.index].state = .sleeping
@@ -256,7 +254,7 @@ enum Scheduler {
         assert(lock.isHeldHere && !CPU.interruptsEnabled, "reschedule needs the scheduler lock")
         let cpu = SMP.currentIndex
         let now = Clock.nanosecondsSinceBoot()
-        let previous = running[cpu]
+        let previous = running(on: cpu)
         let state = Threads.table[previous.index].state
         if previous != idleThreads[cpu] {
             let reason: SwitchOutReason = state == .running ? (yielding[cpu] ? .yielded : .preempted)
@@ -274,20 +272,19 @@ enum Scheduler {
         Threads.table[chosen.index].state = .running
         armNearestEvent(cpu: cpu, now: now)
         guard chosen != previous else { return }
-        setRunning(chosen, cpu: cpu)
-        switchContext(from: previous, to: chosen)
+        setRunning(chosen)
+        switchContext(from: Threads.table + previous.index, to: Threads.table + chosen.index)
     }
 
     /// The machine side of every switch: page tables and kernel stack,
     /// then the register window with the eager FPU switch (see Threads).
+    /// Both records by address, computed by the caller before its stores
+    /// to the table: the table's base is then loaded once, not again after
+    /// every store and opaque instruction sequence.
     @inline(__always)
-    private static func switchContext(from previous: ThreadID, to next: ThreadID) {
+    private static func switchContext(from outgoing: UnsafeMutablePointer<Threads.Record>,
+                                      to incoming: UnsafeMutablePointer<Threads.Record>) {
         switches &+= 1
-        // Both records by address, read before the machine work: the
-        // table's base is then loaded once, not again after every opaque
-        // instruction sequence.
-        let outgoing = Threads.table + previous.index
-        let incoming = Threads.table + next.index
         Threads.loadMachineContext(of: incoming)
         exo_switch_context(&outgoing.pointee.savedStackPointer, incoming.pointee.savedStackPointer,
                            outgoing.pointee.fpuArea, incoming.pointee.fpuArea)
@@ -309,18 +306,18 @@ enum Scheduler {
         let now = Clock.nanosecondsSinceBoot()
         // Checks: the target waits for us, and the queue admits it (which
         // also refuses the idle thread: it is never the queue's current
-        // thread, so `admitsHandOff` finds no running thread to hand off).
-        guard Threads.table[target.index].state == .blocked,
-              queues[cpu].admitsHandOff(to: target, now: now, entities: entities) else {
+        // thread, so `tryHandOff` finds no running thread to hand off).
+        let incoming = Threads.table + target.index
+        guard incoming.pointee.state == .blocked,
+              let previous = queues[cpu].tryHandOff(to: target, now: now, entities: &entities) else {
             handOffRefused(to: target)
             return
         }
-        // Point of no return.
-        let previous = queues[cpu].handOff(to: target, now: now, entities: &entities)
-        Threads.table[previous.index].state = .blocked
-        Threads.table[target.index].state = .running
-        setRunning(target, cpu: cpu)
-        switchContext(from: previous, to: target)
+        let outgoing = Threads.table + previous.index
+        outgoing.pointee.state = .blocked
+        incoming.pointee.state = .running
+        setRunning(target)
+        switchContext(from: outgoing, to: incoming)
     }
 
     @inline(never)
@@ -364,7 +361,7 @@ enum Scheduler {
             sleepers[cpu].removeFirst()
             makeReady(first)
         }
-        let idle = running[cpu] == idleThreads[cpu]
+        let idle = running(on: cpu) == idleThreads[cpu]
         if (idle && (queues[cpu].count > 0 || SMP.count > 1)) || queues[cpu].shouldPreempt(now: now) {
             if !idle { preemptions &+= 1 }
             reschedule()

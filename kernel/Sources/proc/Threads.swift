@@ -62,17 +62,23 @@ enum Threads {
     @inline(__always)
     static func loadMachineContext(of next: UnsafeMutablePointer<Record>) {
         let root = next.pointee.addressSpaceRoot
-        let loaded = CPU.cr3 & 0x000F_FFFF_FFFF_F000
+        let cpu = SMP.current
         if root != 0 {
-            UserMode.setKernelStack(top: next.pointee.stack!.top)
-            let cpu = SMP.current
+            UserMode.setKernelStack(top: next.pointee.stack.unsafelyUnwrapped.top, on: cpu)
             cpu.pointee.userProcessID = next.pointee.userProcessID
             cpu.pointee.userThreadID = next.pointee.userThreadID
             CPU.write(UserMode.fsBaseMSR, next.pointee.userFSBase)
-            if loaded != root { CPU.cr3 = root }
-        } else if loaded != KernelAddressSpace.root {
-            CPU.cr3 = KernelAddressSpace.root
+            if cpu.pointee.loadedRoot != root { loadRoot(root, on: cpu) }
+        } else if cpu.pointee.loadedRoot != KernelAddressSpace.root {
+            loadRoot(KernelAddressSpace.root, on: cpu)
         }
+    }
+
+    /// Loads `root` into CR3 and notes it in the per-CPU record, which the
+    /// switch compares against. Interrupts off.
+    static func loadRoot(_ root: UInt64, on cpu: UnsafeMutablePointer<SMP.PerCPU> = SMP.current) {
+        CPU.cr3 = root
+        cpu.pointee.loadedRoot = root
     }
 
     /// `thread`'s user thread without a retain, for the hot checks at
@@ -231,18 +237,14 @@ enum Threads {
         return slot
     }
 
-    /// The initial frame exo_switch_context pops: r15 r14 r13 r12 rbx rbp,
-    /// then the return address (the trampoline). r12 carries the thread id.
+    /// The initial frame a switch to the thread returns through (the
+    /// contract in exo_arch.h): the resume address, the trampoline, then
+    /// the slot of the saved rbp, which carries the thread id to it.
     private static func prepareStack(top: UInt64, thread: ThreadID) -> UInt64 {
-        let frame = UnsafeMutablePointer<UInt64>(bitPattern: UInt(top - 7 * 8))!
-        frame[0] = 0                               // r15
-        frame[1] = 0                               // r14
-        frame[2] = 0                               // r13
-        frame[3] = UInt64(thread.rawValue)         // r12: the trampoline's argument
-        frame[4] = 0                               // rbx
-        frame[5] = 0                               // rbp
-        frame[6] = exo_thread_trampoline_address() // return address
-        return top - 7 * 8
+        let frame = UnsafeMutablePointer<UInt64>(bitPattern: UInt(top - 2 * 8))!
+        frame[0] = exo_thread_trampoline_address() // resume address
+        frame[1] = UInt64(thread.rawValue)         // the trampoline's argument
+        return top - 2 * 8
     }
 
     /// Ends the calling thread; wakes its joiner. Never returns.

@@ -197,11 +197,12 @@ boot_info_address:
     /* The boot CPU's per-CPU record until SMP.initializeBootCPU builds the
      * table: GS base points here from kmain's first line, so per-CPU reads
      * (CPU index for the heap cache) work before the heap exists.
-     * Layout of SMP.PerCPU: self address, index, APIC ID. */
+     * Layout of SMP.PerCPU: self address, index, APIC ID, ... — 128 bytes
+     * here, at least MemoryLayout<SMP.PerCPU>.size (useBootRecord checks). */
     .balign 64
     .global exo_boot_percpu
 exo_boot_percpu:
-    .quad 0, 0, 0, 0, 0, 0, 0, 0
+    .quad 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 
     /* Temporary GDT for the switch: null, 64-bit code, data. Swift installs
      * the real one (with user segments and the TSS) in kmain. */

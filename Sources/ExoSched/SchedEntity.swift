@@ -45,8 +45,6 @@ public struct SchedEntity: Sendable {
         public static let maximumCPU = CPUID(rawValue: (1 << 30) - 1)
 
         public var kind: Kind { Kind(rawValue: raw & 3).unsafelyUnwrapped }
-        /// The CPU it is queued or running on; `nil` when detached.
-        public var cpu: CPUID? { kind == .detached ? nil : CPUID(rawValue: raw >> 2) }
     }
 
     /// The class that decides its queue and slice; updated when it is
@@ -81,7 +79,7 @@ public struct SchedEntity: Sendable {
     /// When the balancer last moved it (`nil`: never), for its cooldown.
     public internal(set) var lastMigration: Nanoseconds?
     public internal(set) var location: Location = .detached
-    /// Bursts were recorded (by `RunQueue.handOff`) since `schedClass` was
+    /// Bursts were recorded (by `RunQueue.tryHandOff`) since `schedClass` was
     /// last derived from the predictor; `enqueue` re-derives it.
     public internal(set) var classIsStale = false
 

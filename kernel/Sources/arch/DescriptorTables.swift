@@ -24,14 +24,6 @@ enum DescriptorTables {
     nonisolated(unsafe) private(set) static var gdt: UnsafeMutablePointer<UInt64>? = nil
     nonisolated(unsafe) private(set) static var tss: UnsafeMutablePointer<TaskStateSegment>? = nil
     nonisolated(unsafe) private(set) static var idt: UnsafeMutablePointer<GateDescriptor>? = nil
-    /// Each CPU's TSS, by CPU index (rsp0 changes at every switch to a
-    /// thread with a user half).
-    nonisolated(unsafe) private static var taskStates = [UnsafeMutablePointer<TaskStateSegment>?](
-        repeating: nil, count: SMP.maximumCPUs)
-
-    /// CPU `index`'s TSS, once that CPU has loaded its GDT.
-    static func taskState(of index: Int) -> UnsafeMutablePointer<TaskStateSegment>? { taskStates[index] }
-
     /// Builds and loads the GDT (with TSS) and the IDT with all 32 exception
     /// vectors. Called once, early in kmain, with interrupts off.
     static func install() {
@@ -96,8 +88,7 @@ enum DescriptorTables {
         exo_lgdt(UInt64(UInt(bitPattern: gdt)), UInt16(GDTLayout.slotCount * 8 - 1))
         exo_reload_segments(GDTLayout.kernelCode.rawValue, GDTLayout.kernelData.rawValue)
         exo_ltr(GDTLayout.taskState.rawValue)
-        taskStates[SMP.currentIndex] = tss
-        SMP.current.pointee.taskState = tss
+        SMP.current.pointee.taskState = tss        // rsp0 changes at every switch (UserMode.setKernelStack)
         return (gdt, tss)
     }
 

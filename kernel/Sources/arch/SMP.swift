@@ -95,6 +95,9 @@ enum SMP {
         let flags = UnsafeMutablePointer<Atomic<Bool>>.allocate(capacity: maximumCPUs)
         for index in 0..<maximumCPUs { (flags + index).initialize(to: Atomic(false)) }
         onlineFlags = flags
+        // The boot record's TSS (loaded before this table existed) moves
+        // along; an AP's is set when it loads its own GDT, after install.
+        table.pointee.taskState = current.pointee.taskState
         install(index: 0, apicID: LocalAPIC.id)
         onlineFlags[0].store(true, ordering: .releasing)
     }
@@ -104,7 +107,6 @@ enum SMP {
         record.pointee.selfAddress = UInt64(UInt(bitPattern: record))
         record.pointee.index = index
         record.pointee.apicID = apicID
-        record.pointee.taskState = DescriptorTables.taskState(of: index)
         CPU.write(gsBaseMSR, record.pointee.selfAddress)
     }
 

@@ -103,8 +103,9 @@ exo_return_by_iret_after_rdx:
 
 /*
  * void exo_enter_user(const TrapFrame *frame): the first entry of a thread
- * to ring 3 (and execve's new image): RSP := frame (on the thread's kernel
- * stack, at its top), restore everything, IRETQ. Never returns.
+ * to ring 3: RSP := frame (anywhere on the thread's kernel stack; entries
+ * from ring 3 start again at its top), restore everything, IRETQ. Never
+ * returns.
  */
     .global exo_enter_user
 exo_enter_user:

@@ -82,6 +82,28 @@ public struct HandleTable<Object: AnyObject> {
         return object
     }
 
+    /// `lookup` without a reference count: the object behind `handle`, not
+    /// retained, or nil for any failure (the caller's slow path reports
+    /// which). Valid only while the table keeps the entry: the caller holds
+    /// whatever lock guards the table, and gives the object up before it
+    /// lets go of that lock.
+    @inline(__always)
+    public func borrow(_ handle: Handle, requiring required: Rights) -> Unmanaged<Object>? {
+        let index = handle.index
+        guard handle.rawValue > 0, index < entries.count else { return nil }
+        return entries.withUnsafeBufferPointer { (slots: UnsafeBufferPointer<Entry>) -> Unmanaged<Object>? in
+            let slot = slots.baseAddress! + index
+            guard slot.pointee.generation == handle.generation, slot.pointee.rights.isSuperset(of: required) else {
+                return nil
+            }
+            // The reference's bits, read in place: copying `object` out
+            // would retain it.
+            let bits = UnsafeRawPointer(slot).load(fromByteOffset: MemoryLayout<Entry>.offset(of: \.object)!,
+                                                   as: UnsafeRawPointer?.self)
+            return bits.map { Unmanaged<Object>.fromOpaque($0) }
+        }
+    }
+
     /// The object and the handle's rights.
     public func entry(_ handle: Handle) throws(IPCError) -> (object: Object, rights: Rights) {
         let index = handle.index

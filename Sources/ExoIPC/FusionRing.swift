@@ -34,16 +34,31 @@ import Synchronization
 /// space. `FusionRing` decides *whether* to sleep or wake; sleeping and
 /// waking are the kernel's.
 public struct FusionRing: @unchecked Sendable {
+    /// A slot's 56 payload bytes as words (`send(inline:)`, `receive(inline:)`).
+    public typealias InlinePayload = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+
     public let base: UnsafeMutableRawPointer
     public let capacity: Int
     public let flags: RingFlags
     private let mask: UInt64
+    /// Claims by compare-and-swap even on a single-producer ring: set on
+    /// the kernel's own view (`withAtomicClaims`), whose sends come from
+    /// system calls on any CPU, so two of them must never take one slot.
+    public private(set) var claimsAtomically: Bool
 
     private init(base: UnsafeMutableRawPointer, capacity: Int, flags: RingFlags) {
         self.base = base
         self.capacity = capacity
         self.flags = flags
         self.mask = UInt64(capacity - 1)
+        self.claimsAtomically = flags.contains(.multiProducer)
+    }
+
+    /// This view, claiming slots atomically whatever the ring's flags say.
+    public func withAtomicClaims() -> FusionRing {
+        var view = self
+        view.claimsAtomically = true
+        return view
     }
 
     /// Lays out a new empty ring in `length` bytes at `base` (zeroed or
@@ -106,6 +121,24 @@ public struct FusionRing: @unchecked Sendable {
         sequence(ofSlot: position).pointee.store(UInt32(truncatingIfNeeded: position &+ 1), ordering: .releasing)
     }
 
+    /// `send` for a payload whose first `length` bytes are in a whole
+    /// 56-byte buffer: all 56 bytes are copied, a fixed copy the compiler
+    /// unrolls into seven moves instead of a length-dependent memmove. The
+    /// bytes past `length` reach the slot too (where a peer mapping the
+    /// ring can read them), so the caller owns them: zeroed, or its own.
+    @inline(__always)
+    public func send(inline payload: UnsafePointer<InlinePayload>, length: Int,
+                     type: MessageType = .data) throws(IPCError) {
+        guard length <= RingLayout.inlineCapacity else { throw .messageTooLarge(length) }
+        let position = try claim()
+        let slot = slotAddress(position)
+        slot.storeBytes(of: UInt16(length), toByteOffset: RingLayout.lengthOffset, as: UInt16.self)
+        slot.storeBytes(of: type.rawValue, toByteOffset: RingLayout.typeOffset, as: UInt8.self)
+        slot.storeBytes(of: 0, toByteOffset: RingLayout.messageFlagsOffset, as: UInt8.self)
+        (slot + RingLayout.headerSize).storeBytes(of: payload.pointee, as: InlinePayload.self)
+        sequence(ofSlot: position).pointee.store(UInt32(truncatingIfNeeded: position &+ 1), ordering: .releasing)
+    }
+
     /// Sends as many of `payloads` as fit, in order; returns how many went.
     /// One wake decision covers the batch (`receiverNeedsWake` once after).
     public func send(batch payloads: [UnsafeRawBufferPointer], type: MessageType = .data) throws(IPCError) -> Int {
@@ -131,7 +164,7 @@ public struct FusionRing: @unchecked Sendable {
             let state = Int32(bitPattern: sequence(ofSlot: position).pointee.load(ordering: .acquiring)
                 &- UInt32(truncatingIfNeeded: position))
             if state == 0 {
-                if !flags.contains(.multiProducer) {
+                if !claimsAtomically {
                     tail.pointee.store(position &+ 1, ordering: .relaxed)
                     return position
                 }
@@ -146,7 +179,7 @@ public struct FusionRing: @unchecked Sendable {
                 // publish, so the tail has moved on). If it has not, the
                 // slot's sequence is not one our protocol writes.
                 let reloaded = tail.pointee.load(ordering: .relaxed)
-                if reloaded == position || !flags.contains(.multiProducer) { throw .corrupt }
+                if reloaded == position || !claimsAtomically { throw .corrupt }
                 position = reloaded
             }
         }
@@ -191,6 +224,32 @@ public struct FusionRing: @unchecked Sendable {
         return Received(type: type, length: length, flags: messageFlags)
     }
 
+    /// `receive` into a whole 56-byte buffer: all 56 payload bytes of the
+    /// slot are copied (a fixed copy, as in `send(inline:)`); the message
+    /// is the first `length` of them.
+    @inline(__always)
+    public func receive(inline payload: UnsafeMutablePointer<InlinePayload>) throws(IPCError) -> Received {
+        let head = word64(at: RingLayout.headOffset)
+        let position = head.pointee.load(ordering: .relaxed)
+        let state = Int32(bitPattern: sequence(ofSlot: position).pointee.load(ordering: .acquiring)
+            &- UInt32(truncatingIfNeeded: position &+ 1))
+        guard state == 0 else {
+            if state < 0 { throw .empty }
+            throw .corrupt
+        }
+        let slot = slotAddress(position)
+        let length = Int(slot.load(fromByteOffset: RingLayout.lengthOffset, as: UInt16.self))
+        let rawType = slot.load(fromByteOffset: RingLayout.typeOffset, as: UInt8.self)
+        let messageFlags = slot.load(fromByteOffset: RingLayout.messageFlagsOffset, as: UInt8.self)
+        guard length <= RingLayout.inlineCapacity, let type = MessageType(rawValue: rawType) else {
+            release(position, head: head)
+            throw .corrupt
+        }
+        payload.pointee = (slot + RingLayout.headerSize).load(as: InlinePayload.self)
+        release(position, head: head)
+        return Received(type: type, length: length, flags: messageFlags)
+    }
+
     /// Frees `position`'s slot for the producers' next lap.
     @inline(__always)
     private func release(_ position: UInt64, head: UnsafeMutablePointer<Atomic<UInt64>>) {
@@ -200,6 +259,7 @@ public struct FusionRing: @unchecked Sendable {
     }
 
     /// Whether a message is waiting (a hint: it may change at once).
+    @inline(__always)
     public var hasMessage: Bool {
         let position = word64(at: RingLayout.headOffset).pointee.load(ordering: .relaxed)
         return sequence(ofSlot: position).pointee.load(ordering: .acquiring) == UInt32(truncatingIfNeeded: position &+ 1)
@@ -219,6 +279,7 @@ public struct FusionRing: @unchecked Sendable {
     /// Announces that `side` is about to sleep; returns whether it still
     /// should (the ring is still empty for a receiver, full for a sender).
     /// If not, the announcement is withdrawn.
+    @inline(__always)
     public func prepareToWait(_ side: Side) -> Bool {
         let word = waitWord(side)
         _ = word.pointee.exchange(1, ordering: .sequentiallyConsistent)   // a full fence
@@ -230,6 +291,7 @@ public struct FusionRing: @unchecked Sendable {
     /// After sending (receiver) or receiving (sender): whether the other
     /// side announced it sleeps, in which case it must be woken. Clears the
     /// announcement, so one wake answers one wait.
+    @inline(__always)
     public func takeWaiter(_ side: Side) -> Bool {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         let word = waitWord(side)
@@ -243,6 +305,7 @@ public struct FusionRing: @unchecked Sendable {
     }
 
     /// Whether the tail's slot still holds an unconsumed message (a hint).
+    @inline(__always)
     public var isFull: Bool {
         let position = word64(at: RingLayout.tailOffset).pointee.load(ordering: .relaxed)
         let state = Int32(bitPattern: sequence(ofSlot: position).pointee.load(ordering: .acquiring)
@@ -272,6 +335,7 @@ public struct FusionRing: @unchecked Sendable {
         (base + offset).assumingMemoryBound(to: Atomic<UInt32>.self)
     }
 
+    @inline(__always)
     private func waitWord(_ side: Side) -> UnsafeMutablePointer<Atomic<UInt32>> {
         word32(at: side == .receiver ? RingLayout.receiverWaitingOffset : RingLayout.senderWaitingOffset)
     }

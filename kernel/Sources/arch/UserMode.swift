@@ -107,23 +107,30 @@ enum UserMode {
     /// Copies `length` bytes from user `source` into kernel `destination`.
     static func copyIn(_ destination: UnsafeMutableRawPointer, from source: UInt64, length: Int) throws(Errno) {
         guard length > 0 else { return }
-        guard isUserRange(source, UInt64(length)) else { throw .badAddress }
-        let smap = KernelAddressSpace.features.supervisorModeAccessPrevention
-        let from = UnsafeRawPointer(bitPattern: UInt(source))
-        let failed = smap ? exo_copy_user_smap(destination, from, UInt64(length))
-                          : exo_copy_user(destination, from, UInt64(length))
-        if failed != 0 { throw .badAddress }
+        guard isUserRange(source, UInt64(length)),
+              copyChecked(destination, UnsafeRawPointer(bitPattern: UInt(source)), length: length) else {
+            throw .badAddress
+        }
     }
 
     /// Copies `length` bytes from kernel `source` to user `destination`.
     static func copyOut(_ destination: UInt64, from source: UnsafeRawPointer, length: Int) throws(Errno) {
         guard length > 0 else { return }
-        guard isUserRange(destination, UInt64(length)) else { throw .badAddress }
-        let smap = KernelAddressSpace.features.supervisorModeAccessPrevention
-        let to = UnsafeMutableRawPointer(bitPattern: UInt(destination))
-        let failed = smap ? exo_copy_user_smap(to, source, UInt64(length))
-                          : exo_copy_user(to, source, UInt64(length))
-        if failed != 0 { throw .badAddress }
+        guard isUserRange(destination, UInt64(length)),
+              copyChecked(UnsafeMutableRawPointer(bitPattern: UInt(destination)), source, length: length) else {
+            throw .badAddress
+        }
+    }
+
+    /// The copy under `copyIn` and `copyOut`, for a caller that has
+    /// checked that the user side lies in user space (the fast paths,
+    /// inline): whether every byte went.
+    @inline(__always)
+    static func copyChecked(_ destination: UnsafeMutableRawPointer?, _ source: UnsafeRawPointer?, length: Int) -> Bool {
+        let failed = KernelAddressSpace.features.supervisorModeAccessPrevention
+            ? exo_copy_user_smap(destination, source, UInt64(length))
+            : exo_copy_user(destination, source, UInt64(length))
+        return failed == 0
     }
 
     /// Reads a user array of bytes.

@@ -49,7 +49,13 @@ final class KernelRing {
         let base = UnsafeMutableRawPointer(bitPattern: UInt(KernelLayout.virtual(physical: physical)))!
         base.initializeMemory(as: UInt8.self, repeating: 0, count: pages * Self.pageSize)  // no stale kernel bytes reach user space
         for page in 0..<pages { FrameReferences.adopt(physical + UInt64(page * Self.pageSize)) }
-        do { ring = try FusionRing.format(at: base, length: pages * Self.pageSize, capacity: capacity, flags: flags) } catch {
+        // Claims by compare-and-swap whatever the flags: the kernel's sends
+        // come from system calls on any CPU and from several threads and
+        // processes holding send handles, and must never share a slot.
+        do {
+            ring = try FusionRing.format(at: base, length: pages * Self.pageSize, capacity: capacity, flags: flags)
+                .withAtomicClaims()
+        } catch {
             for page in 0..<pages { FrameReferences.release(physical + UInt64(page * Self.pageSize)) }
             quota?.release(pages)
             throw .invalidArgument

@@ -47,6 +47,7 @@ final class WaitQueue {
         remove(me)
     }
 
+    @inline(__always)
     private func append(_ thread: ThreadID) {
         let record = Threads.table + thread.index
         precondition(record.pointee.waitQueue == nil, "a thread waits on one queue at a time")
@@ -59,6 +60,7 @@ final class WaitQueue {
 
     /// Unlinks `thread` if it is on this queue (a no-op otherwise: it was
     /// taken off by a wakeup).
+    @inline(__always)
     private func remove(_ thread: ThreadID) {
         let record = Threads.table + thread.index
         guard record.pointee.waitQueue == identity else { return }
@@ -79,11 +81,13 @@ final class WaitQueue {
 
     /// Takes the longest waiter off the queue without waking it (for a
     /// direct handoff to it).
+    @inline(__always)
     func takeFirst() -> ThreadID? {
         assert(Scheduler.lock.isHeldHere, "takeFirst needs the scheduler lock")
         return takeFirstWaiter()
     }
 
+    @inline(__always)
     private func takeFirstWaiter() -> ThreadID? {
         guard head != WaitLinks.none else { return nil }
         let first = ThreadID(rawValue: head)
@@ -93,15 +97,24 @@ final class WaitQueue {
 
     /// Queues the calling thread without blocking it: the caller then
     /// blocks another way (`Scheduler.handOff`) and calls `removeCurrent`.
+    @inline(__always)
     func enqueueCurrent() {
         assert(Scheduler.lock.isHeldHere, "enqueueCurrent needs the scheduler lock")
         append(Scheduler.current)
     }
 
     /// Takes the calling thread off the queue if it is still on it.
+    @inline(__always)
     func removeCurrent() { remove(Scheduler.current) }
 
+    /// Inline, the common empty case is one compare; the loop is not.
+    @inline(__always)
     func wakeAll() {
+        if !isEmpty { wakeEveryWaiter() }
+    }
+
+    @inline(never)
+    private func wakeEveryWaiter() {
         assert(Scheduler.lock.isHeldHere, "wake needs the scheduler lock")
         while let waiter = takeFirstWaiter() { Scheduler.wake(waiter) }
     }

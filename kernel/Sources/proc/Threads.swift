@@ -90,6 +90,14 @@ enum Threads {
             .load(fromByteOffset: MemoryLayout<Record>.offset(of: \.user)!, as: Unmanaged<UserThread>?.self)
     }
 
+    /// `thread`'s process without a retain, under the same rule as
+    /// `borrowedUser`: only for the calling thread.
+    @inline(__always)
+    static func borrowedProcess(of thread: ThreadID) -> Unmanaged<Process>? {
+        UnsafeRawPointer(table + thread.index)
+            .load(fromByteOffset: MemoryLayout<Record>.offset(of: \.process)!, as: Unmanaged<Process>?.self)
+    }
+
     /// After a non-main thread's execve took the PID as its TID: the
     /// fast path's copy follows, here and, if it runs, in this CPU's record.
     static func setUserThreadID(of thread: ThreadID, to id: Int32) {

@@ -110,7 +110,12 @@ enum Syscalls {
 func exoSyscall(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
     let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
     CPU.enableInterrupts()
-    if let result = SyscallFastPath.answer(frame) {
+    if frame.pointee.rax == SyscallNumber.fringCall.rawValue, exo_syscall_fast_path != 0,
+       let result = IPCFastCall.call(frame) {
+        frame.pointee.rax = UInt64(bitPattern: result)
+        // It may have slept through a signal.
+        if !SignalDelivery.nothingPending() { SignalDelivery.deliverPending(frame) }
+    } else if let result = SyscallFastPath.answer(frame) {
         frame.pointee.rax = UInt64(bitPattern: result)
     } else {
         Syscalls.dispatch(frame)

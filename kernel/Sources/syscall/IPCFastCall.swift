@@ -1,0 +1,144 @@
+import CExoArch
+import ExoABI
+import ExoIPC
+import ExoKit
+import ExoSched
+
+/// fring_call's fast path: one call/reply round of a Fusion Ring as a
+/// single routine, checks then commit, for the common case: both handles
+/// valid with their rights, a message of at most 56 bytes, a reply buffer
+/// that takes any inline message, nothing pending for the caller, a free
+/// slot. A failed check returns nil before anything changed, and the
+/// general path (`IPC.call`, through the table) runs the call from the
+/// start and reports the error.
+///
+/// Against the general path it leaves out the table's dispatch, reference
+/// counting (the process and its rings are borrowed from tables the
+/// scheduler lock guards, and the lock is held from the lookups to the
+/// switch), the buffers behind closures, and separate lock visits: one
+/// visit looks up both rings, puts the message, takes the waiting receiver
+/// and hands it the CPU; the reply's handoff brings the lock back across
+/// the switch, and the same visit takes the reply off its ring.
+///
+/// A receiver parked here is an ordinary blocked thread on the reply
+/// ring's wait queue: a signal, a close or the general path can wake it,
+/// and it then finds no reply and finishes in the general receive, which
+/// reports EINTR, EPIPE or EBADF like any blocking receive.
+enum IPCFastCall {
+    private static let inlineCapacity = UInt64(RingLayout.inlineCapacity)
+
+    static func call(_ frame: UnsafeMutablePointer<TrapFrame>) -> Int64? {
+        let sendRaw = frame.pointee.rdi, buffer = frame.pointee.rsi, length = frame.pointee.rdx
+        let replyRaw = frame.pointee.r10, replyBuffer = frame.pointee.r8, replyCapacity = frame.pointee.r9
+        guard length <= inlineCapacity, replyCapacity >= inlineCapacity,
+              sendRaw <= UInt64(Int32.max), replyRaw <= UInt64(Int32.max),
+              UserMode.isUserRange(buffer, length), UserMode.isUserRange(replyBuffer, inlineCapacity) else { return nil }
+        // Zeroed: all 56 bytes reach the slot, where a peer that maps the
+        // ring can read them. Copied in with interrupts on, before any
+        // lock, so a fault is resolved like any other (or refuses the fast
+        // path: EFAULT comes from the general one).
+        var message: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
+        if length > 0 {
+            let copied = withUnsafeMutableBytes(of: &message) { (bytes: UnsafeMutableRawBufferPointer) -> Bool in
+                UserMode.copyChecked(bytes.baseAddress, UnsafeRawPointer(bitPattern: UInt(buffer)), length: Int(length))
+            }
+            guard copied else { return nil }
+        }
+        let sendName = Handle(rawValue: Int32(sendRaw)), replyName = Handle(rawValue: Int32(replyRaw))
+
+        CPU.disableInterrupts()
+        Scheduler.lock.acquire()
+        guard send(&message, length: Int(length), on: sendName, thenWaitOn: replyName) else {
+            Scheduler.lock.release()
+            CPU.enableInterrupts()
+            return nil
+        }
+        // Committed: the message is on its ring. Woken (lock held), the
+        // caller takes the reply if it is there.
+        let received = takeReply(into: &message, from: replyName)
+        Scheduler.lock.release()
+        CPU.enableInterrupts()
+        switch received {
+        case .success(let reply):
+            let copied = reply.length == 0 || withUnsafeBytes(of: &message) { (bytes: UnsafeRawBufferPointer) -> Bool in
+                UserMode.copyChecked(UnsafeMutableRawPointer(bitPattern: UInt(replyBuffer)), bytes.baseAddress,
+                                     length: reply.length)
+            }
+            guard copied else { return Int64(Errno.badAddress.syscallReturnValue) }
+            return Int64(reply.type.rawValue) << 16 | Int64(reply.length)
+        case .failure(let error):
+            return Int64(error.syscallReturnValue)
+        case .none:
+            // No reply yet (a signal, a close, or a wakeup meant for
+            // others): the general blocking receive decides.
+            do {
+                return try IPC.receive(replyRaw, buffer: replyBuffer, capacity: replyCapacity, flags: .block)
+            } catch {
+                return Int64(error.syscallReturnValue)
+            }
+        }
+    }
+
+    /// The commit's first half, lock held: checks, then the message onto
+    /// `sendName`'s ring and the caller asleep on `replyName`'s, the CPU
+    /// handed straight to a receiver that waits for the message. Returns
+    /// with the lock held, once the caller is woken; false if a check
+    /// failed and nothing changed.
+    @inline(__always)
+    private static func send(_ message: UnsafeMutablePointer<FusionRing.InlinePayload>, length: Int,
+                             on sendName: Handle, thenWaitOn replyName: Handle) -> Bool {
+        let me = Scheduler.current
+        guard let process = Threads.borrowedProcess(of: me), SignalDelivery.nothingPending() else { return false }
+        return process._withUnsafeGuaranteedRef { process -> Bool in
+            guard let sendRing = process.rings.borrow(sendName, requiring: .send),
+                  let replyRing = process.rings.borrow(replyName, requiring: .receive) else { return false }
+            return sendRing._withUnsafeGuaranteedRef { sendRing -> Bool in
+                replyRing._withUnsafeGuaranteedRef { replyRing -> Bool in
+                    // Like the general path: EPIPE without a receiver, and
+                    // no sleep for a reply nobody can send.
+                    guard sendRing.receiveEnds > 0, replyRing.sendEnds > 0 else { return false }
+                    do throws(IPCError) { try sendRing.ring.send(inline: message, length: length) } catch {
+                        return false        // full or corrupt: the general path waits or reports
+                    }
+                    let waiter = sendRing.ring.takeWaiter(.receiver) ? sendRing.receivers.takeFirst() : nil
+                    if let waiter { sendRing.receivers.wakeAll() }     // any others re-check
+                    guard replyRing.ring.prepareToWait(.receiver) else {
+                        if let waiter { Scheduler.wake(waiter) }       // the reply is already there
+                        return true
+                    }
+                    if let waiter {
+                        replyRing.receivers.enqueueCurrent()
+                        Scheduler.handOff(to: waiter)
+                    } else {
+                        replyRing.receivers.wait()
+                    }
+                    return true
+                }
+            }
+        }
+    }
+
+    /// The commit's second half, lock held, after the caller woke: the
+    /// reply off its ring (looked up again: while the caller slept another
+    /// of its threads may have closed the handle, and a close takes every
+    /// waiter off the ring's queue). Nil when there is none yet.
+    @inline(__always)
+    private static func takeReply(into message: UnsafeMutablePointer<FusionRing.InlinePayload>,
+                                  from replyName: Handle) -> Result<FusionRing.Received, Errno>? {
+        let me = Scheduler.current
+        guard let process = Threads.borrowedProcess(of: me) else { return nil }
+        return process._withUnsafeGuaranteedRef { process -> Result<FusionRing.Received, Errno>? in
+            guard let replyRing = process.rings.borrow(replyName, requiring: .receive) else { return nil }
+            return replyRing._withUnsafeGuaranteedRef { replyRing -> Result<FusionRing.Received, Errno>? in
+                replyRing.receivers.removeCurrent()
+                do throws(IPCError) {
+                    let received = try replyRing.ring.receive(inline: message)
+                    if replyRing.ring.takeWaiter(.sender) { replyRing.senders.wakeAll() }
+                    return .success(received)
+                } catch {
+                    return error == .empty ? nil : .failure(error.errno)
+                }
+            }
+        }
+    }
+}

@@ -10,6 +10,7 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -163,6 +164,114 @@ static void call_reply(void)
     waitpid(pid, NULL, 0);
     fring_close(requests);
     fring_close(replies);
+}
+
+/* fring_call's edges, which the kernel's fast path must answer as the
+ * general path does: a caller parked for its reply wakes for a signal
+ * (EINTR) or for the last sender of its reply ring closing (EPIPE); an
+ * unwritable reply buffer gives EFAULT; an unreadable message sends
+ * nothing. */
+static volatile sig_atomic_t alarm_seen;
+static void on_alarm(int signal) { (void)signal; alarm_seen = 1; }
+
+static void call_edges(void)
+{
+    int requests = fring_create(4, 0), replies = fring_create(4, 0);
+    long value = 7;
+    char buffer[56];
+
+    CHECK_ERR("fring_call_bad_message_efault", fring_call(requests, (void *)16, 8, replies, buffer, sizeof buffer),
+              EFAULT);
+    CHECK_ERR("fring_call_bad_message_sent_nothing", fring_recv(requests, buffer, sizeof buffer, 0, NULL), EAGAIN);
+
+    /* EINTR: the receiver takes the request and never replies. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        fring_recv(requests, buffer, sizeof buffer, FRING_BLOCK, NULL);
+        pause();
+        _exit(0);
+    }
+    struct sigaction action = { .sa_handler = on_alarm };      /* no SA_RESTART */
+    sigaction(SIGALRM, &action, NULL);
+    struct itimerval timer = { .it_value = { .tv_sec = 0, .tv_usec = 50000 } };
+    alarm_seen = 0;
+    setitimer(ITIMER_REAL, &timer, NULL);
+    CHECK_ERR("fring_call_waiting_reply_eintr", fring_call(requests, &value, sizeof value, replies, buffer, sizeof buffer),
+              EINTR);
+    CHECK("fring_call_eintr_ran_handler", alarm_seen == 1);
+    signal(SIGALRM, SIG_DFL);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+
+    /* EFAULT: the reply arrives, the buffer is read-only. */
+    pid = fork();
+    if (pid == 0) {
+        fring_recv(requests, buffer, sizeof buffer, FRING_BLOCK, NULL);
+        fring_send(replies, "reply", 5, FRING_BLOCK);
+        _exit(0);
+    }
+    void *read_only = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK_ERR("fring_call_read_only_reply_efault", fring_call(requests, &value, sizeof value, replies, read_only, 56),
+              EFAULT);
+    munmap(read_only, 4096);
+    waitpid(pid, NULL, 0);
+
+    /* EPIPE: the caller keeps only the receive right to its reply ring,
+     * and the only sender closes its end after taking the request. */
+    pid = fork();
+    if (pid == 0) {
+        fring_recv(requests, buffer, sizeof buffer, FRING_BLOCK, NULL);
+        fring_close(replies);
+        pause();
+        _exit(0);
+    }
+    int reply_rx = fring_dup(replies, FRING_RECEIVE);
+    fring_close(replies);
+    CHECK_ERR("fring_call_reply_senders_gone_epipe",
+              fring_call(requests, &value, sizeof value, reply_rx, buffer, sizeof buffer), EPIPE);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fring_close(reply_rx);
+    fring_close(requests);
+}
+
+/* Two receiver processes on one ring (on several CPUs in the multi-CPU
+ * runs): each message is taken by exactly one of them; the counts and sums
+ * they report add up to what was sent. */
+static void two_receivers(void)
+{
+    enum { N = 20000 };
+    int ring = fring_create(8, 0), results = fring_create(4, 0);
+    pid_t pids[2];
+    for (int r = 0; r < 2; r++) {
+        pids[r] = fork();
+        if (pids[r] == 0) {
+            uint64_t total[2] = { 0, 0 }, value;
+            while (fring_recv(ring, &value, sizeof value, FRING_BLOCK, NULL) == sizeof value && value != 0) {
+                total[0]++;
+                total[1] += value;
+            }
+            fring_send(results, total, sizeof total, FRING_BLOCK);
+            _exit(0);
+        }
+    }
+    for (uint64_t value = 1; value <= N; value++)
+        fring_send(ring, &value, sizeof value, FRING_BLOCK);
+    uint64_t stop = 0;
+    fring_send(ring, &stop, sizeof stop, FRING_BLOCK);
+    fring_send(ring, &stop, sizeof stop, FRING_BLOCK);
+    uint64_t count = 0, sum = 0, total[2];
+    for (int r = 0; r < 2; r++) {
+        if (fring_recv(results, total, sizeof total, FRING_BLOCK, NULL) == sizeof total) {
+            count += total[0];
+            sum += total[1];
+        }
+    }
+    for (int r = 0; r < 2; r++)
+        waitpid(pids[r], NULL, 0);
+    CHECK("fring_two_receivers_each_message_once", count == N && sum == (uint64_t)N * (N + 1) / 2);
+    fring_close(ring);
+    fring_close(results);
 }
 
 /* A receiver killed while the sender is blocked on a full ring: EPIPE. */
@@ -670,6 +779,8 @@ int main(void)
     rights();
     between_processes();
     call_reply();
+    call_edges();
+    two_receivers();
     dying_peer();
     grant_rules();
     grant_sender_dies();

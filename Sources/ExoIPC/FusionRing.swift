@@ -41,9 +41,10 @@ public struct FusionRing: @unchecked Sendable {
     public let capacity: Int
     public let flags: RingFlags
     private let mask: UInt64
-    /// Claims by compare-and-swap even on a single-producer ring: set on
-    /// the kernel's own view (`withAtomicClaims`), whose sends come from
-    /// system calls on any CPU, so two of them must never take one slot.
+    /// Claims slots (producers) and messages (consumers) by
+    /// compare-and-swap, whatever the ring's flags: set on the kernel's own
+    /// view (`withAtomicClaims`), whose sends and receives come from system
+    /// calls on any CPU, which must never share a slot or a message.
     public private(set) var claimsAtomically: Bool
 
     private init(base: UnsafeMutableRawPointer, capacity: Int, flags: RingFlags) {
@@ -135,7 +136,7 @@ public struct FusionRing: @unchecked Sendable {
         slot.storeBytes(of: UInt16(length), toByteOffset: RingLayout.lengthOffset, as: UInt16.self)
         slot.storeBytes(of: type.rawValue, toByteOffset: RingLayout.typeOffset, as: UInt8.self)
         slot.storeBytes(of: 0, toByteOffset: RingLayout.messageFlagsOffset, as: UInt8.self)
-        (slot + RingLayout.headerSize).storeBytes(of: payload.pointee, as: InlinePayload.self)
+        Self.copyInline(from: UnsafeRawPointer(payload), to: slot + RingLayout.headerSize)
         sequence(ofSlot: position).pointee.store(UInt32(truncatingIfNeeded: position &+ 1), ordering: .releasing)
     }
 
@@ -200,28 +201,11 @@ public struct FusionRing: @unchecked Sendable {
     /// it does not fit, `.corrupt` (slot consumed) for an impossible header.
     @inline(__always)
     public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(IPCError) -> Received {
-        let head = word64(at: RingLayout.headOffset)
-        let position = head.pointee.load(ordering: .relaxed)
-        let state = Int32(bitPattern: sequence(ofSlot: position).pointee.load(ordering: .acquiring)
-            &- UInt32(truncatingIfNeeded: position &+ 1))
-        guard state == 0 else {
-            if state < 0 { throw .empty }
-            throw .corrupt                    // only a scribbling peer moves a slot ahead of us
+        try take(fitting: buffer.count) { (payload: UnsafeRawPointer, length: Int) in
+            if let destination = buffer.baseAddress, length > 0 {
+                destination.copyMemory(from: payload, byteCount: length)
+            }
         }
-        let slot = slotAddress(position)
-        let length = Int(slot.load(fromByteOffset: RingLayout.lengthOffset, as: UInt16.self))
-        let rawType = slot.load(fromByteOffset: RingLayout.typeOffset, as: UInt8.self)
-        let messageFlags = slot.load(fromByteOffset: RingLayout.messageFlagsOffset, as: UInt8.self)
-        guard length <= RingLayout.inlineCapacity, let type = MessageType(rawValue: rawType) else {
-            release(position, head: head)
-            throw .corrupt
-        }
-        guard length <= buffer.count else { throw .bufferTooSmall(needed: length) }
-        if let destination = buffer.baseAddress, length > 0 {
-            destination.copyMemory(from: slot + RingLayout.headerSize, byteCount: length)
-        }
-        release(position, head: head)
-        return Received(type: type, length: length, flags: messageFlags)
     }
 
     /// `receive` into a whole 56-byte buffer: all 56 payload bytes of the
@@ -229,31 +213,75 @@ public struct FusionRing: @unchecked Sendable {
     /// is the first `length` of them.
     @inline(__always)
     public func receive(inline payload: UnsafeMutablePointer<InlinePayload>) throws(IPCError) -> Received {
-        let head = word64(at: RingLayout.headOffset)
-        let position = head.pointee.load(ordering: .relaxed)
-        let state = Int32(bitPattern: sequence(ofSlot: position).pointee.load(ordering: .acquiring)
-            &- UInt32(truncatingIfNeeded: position &+ 1))
-        guard state == 0 else {
-            if state < 0 { throw .empty }
-            throw .corrupt
+        try take(fitting: RingLayout.inlineCapacity) { (source: UnsafeRawPointer, _: Int) in
+            Self.copyInline(from: source, to: UnsafeMutableRawPointer(payload))
         }
-        let slot = slotAddress(position)
-        let length = Int(slot.load(fromByteOffset: RingLayout.lengthOffset, as: UInt16.self))
-        let rawType = slot.load(fromByteOffset: RingLayout.typeOffset, as: UInt8.self)
-        let messageFlags = slot.load(fromByteOffset: RingLayout.messageFlagsOffset, as: UInt8.self)
-        guard length <= RingLayout.inlineCapacity, let type = MessageType(rawValue: rawType) else {
-            release(position, head: head)
-            throw .corrupt
-        }
-        payload.pointee = (slot + RingLayout.headerSize).load(as: InlinePayload.self)
-        release(position, head: head)
-        return Received(type: type, length: length, flags: messageFlags)
     }
 
-    /// Frees `position`'s slot for the producers' next lap.
+    /// 56 bytes as seven word moves, written out: a whole-tuple load
+    /// spills through the stack, copyMemory calls memmove, and a loop is
+    /// not unrolled at -Osize.
+    @inline(__always)
+    static func copyInline(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer) {
+        destination.storeBytes(of: source.load(fromByteOffset: 0, as: UInt64.self), toByteOffset: 0, as: UInt64.self)
+        destination.storeBytes(of: source.load(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+        destination.storeBytes(of: source.load(fromByteOffset: 16, as: UInt64.self), toByteOffset: 16, as: UInt64.self)
+        destination.storeBytes(of: source.load(fromByteOffset: 24, as: UInt64.self), toByteOffset: 24, as: UInt64.self)
+        destination.storeBytes(of: source.load(fromByteOffset: 32, as: UInt64.self), toByteOffset: 32, as: UInt64.self)
+        destination.storeBytes(of: source.load(fromByteOffset: 40, as: UInt64.self), toByteOffset: 40, as: UInt64.self)
+        destination.storeBytes(of: source.load(fromByteOffset: 48, as: UInt64.self), toByteOffset: 48, as: UInt64.self)
+    }
+
+    /// The consumer's side of the protocol: finds the oldest message, hands
+    /// its payload to `copy`, frees the slot. With `claimsAtomically` the
+    /// head is claimed by compare-and-swap before the copy, so consumers
+    /// racing in the kernel never take one message twice; otherwise the
+    /// single consumer advances it with the release. Bounded like `claim`.
+    @inline(__always)
+    private func take(fitting capacity: Int,
+                      _ copy: (UnsafeRawPointer, Int) -> Void) throws(IPCError) -> Received {
+        let head = word64(at: RingLayout.headOffset)
+        var position = head.pointee.load(ordering: .relaxed)
+        for _ in 0..<(self.capacity &* 4 &+ 64) {
+            let state = Int32(bitPattern: sequence(ofSlot: position).pointee.load(ordering: .acquiring)
+                &- UInt32(truncatingIfNeeded: position &+ 1))
+            guard state == 0 else {
+                // A racing consumer may have taken `position` already.
+                if claimsAtomically {
+                    let reloaded = head.pointee.load(ordering: .relaxed)
+                    if reloaded != position { position = reloaded; continue }
+                }
+                if state < 0 { throw .empty }
+                throw .corrupt                // only a scribbling peer moves a slot ahead of us
+            }
+            let slot = slotAddress(position)
+            let length = Int(slot.load(fromByteOffset: RingLayout.lengthOffset, as: UInt16.self))
+            let rawType = slot.load(fromByteOffset: RingLayout.typeOffset, as: UInt8.self)
+            let messageFlags = slot.load(fromByteOffset: RingLayout.messageFlagsOffset, as: UInt8.self)
+            let type = MessageType(rawValue: rawType)
+            let valid = length <= RingLayout.inlineCapacity && type != nil
+            if valid && length > capacity { throw .bufferTooSmall(needed: length) }
+            if claimsAtomically {
+                let (exchanged, current) = head.pointee.compareExchange(expected: position, desired: position &+ 1,
+                                                                        ordering: .relaxed)
+                if !exchanged { position = current; continue }
+            }
+            guard valid, let type else {
+                release(position, head: head)
+                throw .corrupt
+            }
+            copy(slot + RingLayout.headerSize, length)
+            release(position, head: head)
+            return Received(type: type, length: length, flags: messageFlags)
+        }
+        throw .corrupt
+    }
+
+    /// Frees `position`'s slot for the producers' next lap (and advances
+    /// the head, unless a claim did).
     @inline(__always)
     private func release(_ position: UInt64, head: UnsafeMutablePointer<Atomic<UInt64>>) {
-        head.pointee.store(position &+ 1, ordering: .relaxed)
+        if !claimsAtomically { head.pointee.store(position &+ 1, ordering: .relaxed) }
         sequence(ofSlot: position).pointee.store(UInt32(truncatingIfNeeded: position &+ UInt64(capacity)),
                                          ordering: .releasing)
     }

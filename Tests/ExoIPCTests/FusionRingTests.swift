@@ -204,6 +204,77 @@ struct FusionRingConcurrencyTests {
         #expect(ring.count == 0)
     }
 
+    /// The kernel's view (`withAtomicClaims`) of a ring formatted single-
+    /// producer: two producers and two consumers on real threads, as system
+    /// calls on several CPUs would be. Every message is taken exactly once
+    /// (no slot shared by two producers, no message by two consumers).
+    @Test func atomicClaimsLetSeveralProducersAndConsumersShareARing() throws {
+        let memory = RingMemory(capacity: 8)
+        let ring = try FusionRing.format(at: memory.base, length: memory.length, capacity: 8).withAtomicClaims()
+        let producers = 2, consumers = 2, perProducer = 20_000
+        final class Tally: @unchecked Sendable {
+            let lock = NSLock()
+            var seen = [Int](repeating: 0, count: 2 * 20_000)
+            var taken = 0
+        }
+        let tally = Tally()
+        @Sendable func work(_ worker: Int) {
+            if worker < producers {
+                for index in 0..<perProducer {
+                    var message = UInt64(worker * perProducer + index)
+                    while (try? withUnsafeBytes(of: &message) { (raw: UnsafeRawBufferPointer) throws in
+                        try ring.send(raw)
+                    }) == nil {}
+                }
+                return
+            }
+            while true {
+                var payload: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
+                if let received = try? ring.receive(inline: &payload) {
+                    #expect(received.length == 8)
+                    tally.lock.lock()
+                    tally.seen[Int(payload.0)] += 1
+                    tally.taken += 1
+                    tally.lock.unlock()
+                }
+                tally.lock.lock()
+                let finished = tally.taken == producers * perProducer
+                tally.lock.unlock()
+                if finished { return }
+            }
+        }
+        let done = DispatchGroup()
+        for worker in 0..<(producers + consumers) {
+            done.enter()
+            Thread.detachNewThread {
+                defer { done.leave() }
+                work(worker)
+            }
+        }
+        done.wait()
+        #expect(tally.seen.allSatisfy { $0 == 1 })
+        #expect(ring.count == 0)
+    }
+
+    /// The fixed-size pair the kernel's fast path uses: all 56 bytes go
+    /// through the slot, the message is the first `length`.
+    @Test func inlineSendAndReceiveCopyWholeSlots() throws {
+        let memory = RingMemory(capacity: 4)
+        let ring = try FusionRing.format(at: memory.base, length: memory.length, capacity: 4)
+        var out: FusionRing.InlinePayload = (1, 2, 3, 4, 5, 6, 7)
+        try ring.send(inline: &out, length: 11, type: .data)
+        #expect(throws: IPCError.messageTooLarge(57)) { try ring.send(inline: &out, length: 57) }
+        var back: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
+        let received = try ring.receive(inline: &back)
+        #expect(received == FusionRing.Received(type: .data, length: 11, flags: 0))
+        #expect(withUnsafeBytes(of: &back) { Array($0) } == withUnsafeBytes(of: &out) { Array($0) })
+        #expect(throws: IPCError.empty) { try ring.receive(inline: &back) }
+        // Interoperates with the byte-wise calls.
+        try send(ring, [9, 8, 7])
+        #expect(try ring.receive(inline: &back).length == 3)
+        #expect(back.0 & 0xFF_FFFF == 0x07_0809)
+    }
+
     @Test func batchSendStopsAtFullAndReportsHowMany() throws {
         let memory = RingMemory(capacity: 8)
         let ring = try FusionRing.format(at: memory.base, length: memory.length, capacity: 8)

@@ -30,9 +30,12 @@ enum IPCFastCall {
     static func call(_ frame: UnsafeMutablePointer<TrapFrame>) -> Int64? {
         let sendRaw = frame.pointee.rdi, buffer = frame.pointee.rsi, length = frame.pointee.rdx
         let replyRaw = frame.pointee.r10, replyBuffer = frame.pointee.r8, replyCapacity = frame.pointee.r9
-        guard length <= inlineCapacity, replyCapacity >= inlineCapacity,
-              sendRaw <= UInt64(Int32.max), replyRaw <= UInt64(Int32.max),
-              UserMode.isUserRange(buffer, length), UserMode.isUserRange(replyBuffer, inlineCapacity) else { return nil }
+        // Both buffers checked as 56 bytes (a shorter message near the top
+        // of user space takes the general path): one bound each.
+        let lastStart = UserMode.userEnd - inlineCapacity
+        guard length <= inlineCapacity, replyCapacity >= inlineCapacity, sendRaw | replyRaw <= UInt64(Int32.max),
+              buffer >= UserMode.userBase, buffer <= lastStart,
+              replyBuffer >= UserMode.userBase, replyBuffer <= lastStart else { return nil }
         // Zeroed: all 56 bytes reach the slot, where a peer that maps the
         // ring can read them. Copied in with interrupts on, before any
         // lock, so a fault is resolved like any other (or refuses the fast

@@ -110,17 +110,32 @@ enum Syscalls {
 func exoSyscall(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
     let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
     CPU.enableInterrupts()
-    if frame.pointee.rax == SyscallNumber.fringCall.rawValue, exo_syscall_fast_path != 0,
-       let result = IPCFastCall.call(frame) {
-        frame.pointee.rax = UInt64(bitPattern: result)
-        // It may have slept through a signal.
-        if !SignalDelivery.nothingPending() { SignalDelivery.deliverPending(frame) }
-    } else if let result = SyscallFastPath.answer(frame) {
+    if let result = SyscallFastPath.answer(frame) {
         frame.pointee.rax = UInt64(bitPattern: result)
     } else {
         Syscalls.dispatch(frame)
         SignalDelivery.deliverPending(frame)
     }
+    CPU.disableInterrupts()
+    return UserMode.canReturnBySysret(frame.pointee)
+}
+
+/// fring_call's entry from syscall.S (same contract as `exo_syscall`):
+/// the fast path (IPCFastCall) when its checks pass, else the general one.
+@_cdecl("exo_fring_call")
+func exoFringCall(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
+    let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+    guard exo_syscall_fast_path != 0 else { return exoSyscall(rawFrame) }
+    CPU.enableInterrupts()
+    guard let result = IPCFastCall.call(frame) else { return exoSyscall(rawFrame) }
+    frame.pointee.rax = UInt64(bitPattern: result)
+    if SignalDelivery.nothingPending() {
+        // The frame is still the one the SYSCALL entry pushed (RCX = RIP,
+        // R11 = RFLAGS), so only the return address needs checking.
+        CPU.disableInterrupts()
+        return frame.pointee.rip < UserMode.userEnd
+    }
+    SignalDelivery.deliverPending(frame)                 // it slept through a signal
     CPU.disableInterrupts()
     return UserMode.canReturnBySysret(frame.pointee)
 }

@@ -18,6 +18,7 @@
 #define PERCPU_USER_TID     44
 #define SYS_GETPID          39
 #define SYS_GETTID          186
+#define SYS_FRING_CALL      404     /* ExoABI's SyscallNumber.fringCall */
 #define USER_DS             0x1b    /* GDT slot 3, RPL 3 */
 #define USER_CS             0x23    /* GDT slot 4, RPL 3 */
 #define SYSCALL_VECTOR      0x100
@@ -56,8 +57,12 @@ exo_syscall_entry:
     cld
     movq %rsp, %rdi
     xorl %ebp, %ebp                /* backtraces end here */
+    cmpq $SYS_FRING_CALL, %rax
+    je 1f
     call exo_syscall               /* Swift: returns whether SYSRET may return */
-    cli
+    jmp 2f
+1:  call exo_fring_call            /* the same contract, fring_call's fast path first */
+2:  cli
     movl %eax, %ecx
     POP_GPRS_THROUGH_RDX
     testl %ecx, %ecx

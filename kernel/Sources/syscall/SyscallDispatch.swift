@@ -114,7 +114,8 @@ func exoSyscall(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
         frame.pointee.rax = UInt64(bitPattern: result)
     } else {
         Syscalls.dispatch(frame)
-        SignalDelivery.deliverPending(frame)
+        // The common case inline: nothing to deliver, no call.
+        if !SignalDelivery.nothingPending() { SignalDelivery.deliverPending(frame) }
     }
     CPU.disableInterrupts()
     return UserMode.canReturnBySysret(frame.pointee)

@@ -10,7 +10,9 @@
  *
  * A system call leaves on the thread's kernel stack the same frame an
  * exception from ring 3 does (TrapFrame.swift), with vector 0x100, so
- * signals, fork and execve see one shape of saved user state.
+ * signals, fork and execve see one shape of saved user state. fring_call
+ * builds the same frame and enters Swift at exo_fring_call (its fast path,
+ * which falls back to exo_syscall's general one).
  */
 #define PERCPU_USER_RSP     24
 #define PERCPU_KERNEL_STACK 32

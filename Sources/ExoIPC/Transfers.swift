@@ -31,8 +31,15 @@ public struct GrantDescriptor: Equatable, Sendable {
 /// object. Each entry remembers its ring and its sender, so a redeemer must
 /// name the right ring, and a dying sender's entries can be withdrawn.
 ///
-/// Ids are never reused while live (a 32-bit counter, skipping live ids
-/// and 0), so a stale id cannot redeem a newer transfer.
+/// Storage: an array of slots, an id being the slot's index (low
+/// `indexBits`) and its generation (the rest, never 0), so park and redeem
+/// are one array access, no hashing. A slot's generation changes each
+/// time it is freed, so a redeemed or withdrawn id does not name the next
+/// transfer parked in its slot (until the generation wraps, after 2^20
+/// reuses of one slot, and even then only on the same ring). An orphan
+/// (withdrawn because its sender died, not yet redeemed) keeps its slot,
+/// so its id keeps saying `.peerGone` until it is redeemed once or its
+/// ring goes; orphans count against `limit` like parked entries.
 public struct TransferTable<Item> {
     public struct Entry {
         public let ring: ObjectIdentifier
@@ -40,44 +47,86 @@ public struct TransferTable<Item> {
         public var item: Item
     }
 
-    private var entries: [UInt32: Entry] = [:]
-    /// Ids withdrawn because their sender died, still unredeemed: redeeming
-    /// one says `.peerGone` (once) rather than "no such transfer".
-    private var orphans: [UInt32: ObjectIdentifier] = [:]
-    private var nextID: UInt32 = 1
+    private enum State {
+        case free
+        case parked(Entry)
+        case orphan(ring: ObjectIdentifier)
+    }
+
+    private struct Slot {
+        var state: State
+        var generation: UInt32
+    }
+
+    static var indexBits: UInt32 { 12 }
+    private static var generationLimit: UInt32 { 1 << (32 - indexBits) }
+
+    private var slots: [Slot] = []
+    private var freeSlots: [Int] = []
     public let limit: Int
+    /// Parked entries (orphans not included).
+    public private(set) var count = 0
 
-    public init(limit: Int = 4096) { self.limit = limit }
+    public init(limit: Int = 4096) {
+        precondition(limit > 0 && limit <= 1 << Int(Self.indexBits))
+        self.limit = limit
+    }
 
-    public var count: Int { entries.count }
+    private static func id(index: Int, generation: UInt32) -> UInt32 {
+        generation << indexBits | UInt32(index)
+    }
+
+    /// The slot `id` names, if its generation is current.
+    private func index(of id: UInt32) -> Int? {
+        let index = Int(id & (1 << Self.indexBits - 1))
+        guard index < slots.count, slots[index].generation == id >> Self.indexBits else { return nil }
+        return index
+    }
+
+    private mutating func free(_ index: Int) {
+        slots[index].state = .free
+        slots[index].generation = slots[index].generation % (Self.generationLimit - 1) + 1
+        freeSlots.append(index)
+    }
 
     /// Parks `item`, sent by process `sender` on `ring`; returns its id.
     public mutating func park(_ item: Item, ring: ObjectIdentifier, sender: Int32) throws(IPCError) -> UInt32 {
-        guard entries.count < limit else { throw .tableFull }
-        while nextID == 0 || entries[nextID] != nil || orphans[nextID] != nil { nextID &+= 1 }
-        let id = nextID
-        nextID &+= 1
-        entries[id] = Entry(ring: ring, sender: sender, item: item)
-        return id
+        let index: Int
+        if let reused = freeSlots.popLast() {
+            index = reused
+        } else {
+            guard slots.count < limit else { throw .tableFull }
+            index = slots.count
+            slots.append(Slot(state: .free, generation: 1))
+        }
+        slots[index].state = .parked(Entry(ring: ring, sender: sender, item: item))
+        count += 1
+        return Self.id(index: index, generation: slots[index].generation)
     }
 
     /// Takes the item parked under `id` on `ring`; `.invalidHandle` if
     /// there is none (never parked, already redeemed, withdrawn) or it
     /// travels on another ring.
     public mutating func redeem(_ id: UInt32, ring: ObjectIdentifier) throws(IPCError) -> Entry {
-        guard let entry = entries[id], entry.ring == ring else {
-            if orphans[id] == ring {
-                orphans[id] = nil
-                throw .peerGone
-            }
+        guard let index = index(of: id) else { throw .invalidHandle }
+        switch slots[index].state {
+        case .parked(let entry) where entry.ring == ring:
+            free(index)
+            count -= 1
+            return entry
+        case .orphan(let owner) where owner == ring:
+            free(index)
+            throw .peerGone
+        default:
             throw .invalidHandle
         }
-        entries[id] = nil
-        return entry
     }
 
     /// Whether `id` is still parked (not yet redeemed or withdrawn).
-    public func isParked(_ id: UInt32) -> Bool { entries[id] != nil }
+    public func isParked(_ id: UInt32) -> Bool {
+        guard let index = index(of: id), case .parked = slots[index].state else { return false }
+        return true
+    }
 
     /// Removes and returns every entry matching `predicate` (a dying
     /// sender's, or a closed ring's).
@@ -86,16 +135,19 @@ public struct TransferTable<Item> {
     /// are forgotten, with every orphan of that ring.
     public mutating func withdraw(orphaning: Bool = true, where predicate: (Entry) -> Bool) -> [Entry] {
         var removed: [Entry] = []
-        for (id, entry) in entries where predicate(entry) {
+        for index in slots.indices {
+            guard case .parked(let entry) = slots[index].state, predicate(entry) else { continue }
             removed.append(entry)
-            entries[id] = nil
-            if orphaning { orphans[id] = entry.ring }
+            count -= 1
+            if orphaning { slots[index].state = .orphan(ring: entry.ring) } else { free(index) }
         }
         return removed
     }
 
     /// Forgets the orphans of `ring` (its last receiver closed it).
     public mutating func forgetOrphans(of ring: ObjectIdentifier) {
-        for (id, owner) in orphans where owner == ring { orphans[id] = nil }
+        for index in slots.indices {
+            if case .orphan(let owner) = slots[index].state, owner == ring { free(index) }
+        }
     }
 }

@@ -86,6 +86,33 @@ struct TransferTableTests {
         #expect(IPCError.peerGone.errno == .brokenPipe)
     }
 
+    /// Ids are slot and generation: a freed slot is reused under a new id,
+    /// and the old id names nothing; orphans hold their slot until said.
+    @Test func reusedSlotsGetNewIdsAndTheLimitHolds() throws {
+        var table = TransferTable<Int>(limit: 2)
+        let ring = ObjectIdentifier(Object("r"))
+        let first = try table.park(1, ring: ring, sender: 1)
+        _ = try table.redeem(first, ring: ring)
+        let second = try table.park(2, ring: ring, sender: 1)
+        #expect(second != first && second != 0)
+        #expect(throws: IPCError.invalidHandle) { try table.redeem(first, ring: ring) }
+        let third = try table.park(3, ring: ring, sender: 2)
+        #expect(throws: IPCError.tableFull) { try table.park(4, ring: ring, sender: 1) }
+        _ = table.withdraw { $0.sender == 2 }                     // `third` becomes an orphan
+        #expect(table.count == 1)
+        #expect(throws: IPCError.tableFull) { try table.park(4, ring: ring, sender: 1) }
+        table.forgetOrphans(of: ring)
+        #expect(throws: IPCError.invalidHandle) { try table.redeem(third, ring: ring) }
+        let fourth = try table.park(4, ring: ring, sender: 1)
+        #expect(try table.redeem(fourth, ring: ring).item == 4)
+        #expect(try table.redeem(second, ring: ring).item == 2)
+        #expect(table.count == 0)
+        // Bogus ids: out of range, wrong generation, zero.
+        for bogus: UInt32 in [0, 0xFFFF_FFFF, second ^ 0x1000] {
+            #expect(throws: IPCError.invalidHandle) { try table.redeem(bogus, ring: ring) }
+        }
+    }
+
     @Test func grantDescriptorRoundTripsAndRejectsWrongSizes() throws {
         var bytes = [UInt8](repeating: 0, count: GrantDescriptor.size)
         bytes.withUnsafeMutableBytes { GrantDescriptor(id: 42, length: 65_536).encode(into: $0) }

@@ -8,12 +8,14 @@
 #include "fring.h"
 #include "utest.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/time.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static uint64_t rng = 0x9E3779B97F4A7C15u;
 static uint64_t next_random(void)
@@ -233,6 +235,51 @@ static void call_edges(void)
     waitpid(pid, NULL, 0);
     fring_close(reply_rx);
     fring_close(requests);
+}
+
+/* Another thread of the caller closes the reply ring's last handle while
+ * the caller is parked in fring_call on it: the ring goes away under the
+ * sleeper, which must wake with an error and not touch the freed ring.
+ * Woken in the kernel's fast path it finds its handle gone (EBADF); the
+ * general path (exo.syscall_fast_path=off) holds the ring while it waits
+ * and sees no sender left (EPIPE). Either is the clear error wanted. */
+static int closer_ring;
+static void *close_after_a_moment(void *argument)
+{
+    (void)argument;
+    usleep(50000);
+    fring_close(closer_ring);
+    return NULL;
+}
+
+static void reply_ring_closed_under_caller(void)
+{
+    int requests = fring_create(4, 0), replies = fring_create(4, 0), ready = fring_create(2, 0);
+    char buffer[56];
+    pid_t pid = fork();
+    if (pid == 0) {
+        fring_close(replies);                    /* the parent's handle is the last */
+        fring_send(ready, "r", 1, FRING_BLOCK);
+        fring_recv(requests, buffer, sizeof buffer, FRING_BLOCK, NULL);
+        pause();
+        _exit(0);
+    }
+    fring_recv(ready, buffer, sizeof buffer, FRING_BLOCK, NULL);
+    closer_ring = replies;
+    pthread_t closer;
+    pthread_create(&closer, NULL, close_after_a_moment, NULL);
+    long value = 1;
+    errno = 0;
+    long result = fring_call(requests, &value, sizeof value, replies, buffer, sizeof buffer);
+    int error = errno;
+    utest_print("ipc: reply ring closed under the caller: %s\n", strerror(error));
+    errno = error;
+    CHECK("fring_call_reply_ring_closed_by_other_thread", result == -1 && (errno == EBADF || errno == EPIPE));
+    pthread_join(closer, NULL);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fring_close(requests);
+    fring_close(ready);
 }
 
 /* Two receiver processes on one ring (on several CPUs in the multi-CPU
@@ -780,6 +827,7 @@ int main(void)
     between_processes();
     call_reply();
     call_edges();
+    reply_ring_closed_under_caller();
     two_receivers();
     dying_peer();
     grant_rules();

@@ -30,6 +30,7 @@ enum Benchmarks {
         }),
         ("ctx_switch", { overhead in measureContextSwitch(overhead) }),
         ("yield_switch", { overhead in measureYieldSwitch(overhead) }),
+        ("ipc_call_kernel", { overhead in measureKernelRingCall(overhead) }),
         ("thread_spawn_join", { overhead in
             measure(overhead) { Threads.join(try! Threads.spawn(name: "bench", {})) }
         }),
@@ -107,6 +108,36 @@ enum Benchmarks {
         }
         shared.stop = true
         Scheduler.withLock { Scheduler.handOff(to: partner) }
+        Threads.join(partner)
+        return roundTrip / 2
+    }
+
+    /// Fusion Ring call/reply between two kernel threads on this CPU, 56
+    /// bytes each way, halved: the rings and the direct handoff of
+    /// `KernelRing.call` without the system-call boundary (the user
+    /// benchmark's ipc_inline_56 is the same between processes).
+    static func measureKernelRingCall(_ overhead: UInt64) -> UInt64 {
+        guard let requests = try? KernelRing(capacity: 4, flags: []),
+              let replies = try? KernelRing(capacity: 4, flags: []) else { return 0 }
+        final class Flag { var stop = false }
+        let flag = Flag()
+        let partner = try! Threads.spawn(name: "bench-ring", pinnedTo: CPUID(SMP.currentIndex)) {
+            var message = InlineMessage()
+            withUnsafeMutableBytes(of: &message) { (buffer: UnsafeMutableRawBufferPointer) in
+                _ = try? requests.receive(into: buffer)
+                while !flag.stop {
+                    _ = try? replies.call(UnsafeRawBufferPointer(buffer), reply: requests, into: buffer)
+                }
+            }
+        }
+        var message = InlineMessage()
+        let roundTrip = withUnsafeMutableBytes(of: &message) { (buffer: UnsafeMutableRawBufferPointer) -> UInt64 in
+            let request = UnsafeRawBufferPointer(buffer)
+            let result = measure(overhead) { _ = try? requests.call(request, reply: replies, into: buffer) }
+            flag.stop = true
+            try? requests.send(request)                  // the partner sees `stop` and ends
+            return result
+        }
         Threads.join(partner)
         return roundTrip / 2
     }

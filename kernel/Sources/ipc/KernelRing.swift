@@ -164,6 +164,31 @@ extension KernelRing {
         if ring.takeWaiter(.receiver) { Scheduler.withLock { receivers.wakeAll() } }
     }
 
+    /// The call/reply step after a put (lock held): the CPU goes straight
+    /// to a receiver sleeping on this ring (`Scheduler.handOff`, no trip
+    /// through the run queues) while the caller sleeps on `reply`. Without
+    /// `mayWait` (a signal is waiting for the caller), or if `reply`
+    /// already holds a message, the receiver is only woken and the caller
+    /// does not sleep.
+    ///
+    /// Returns, lock held, once the caller is woken, possibly still on
+    /// `reply`'s queue and possibly without a reply (a signal, a close):
+    /// the caller then takes itself off the queue and receives, through a
+    /// reference to `reply` it holds or has looked up again. `reply` is not
+    /// touched after the sleep here, because while the caller slept the
+    /// ring's last handle may have closed (which empties its queues).
+    @inline(__always)
+    func passToReceiver(andWaitOn reply: KernelRing, mayWait: Bool = true) {
+        let waiter = ring.takeWaiter(.receiver) ? receivers.takeFirst() : nil
+        if let waiter { receivers.wakeAll() }             // any others re-check
+        guard mayWait, reply.ring.prepareToWait(.receiver) else {
+            if let waiter { Scheduler.wake(waiter) }
+            return
+        }
+        reply.receivers.enqueueCurrent()
+        if let waiter { Scheduler.handOff(to: waiter) } else { Scheduler.block() }
+    }
+
     // Kernel threads: the blocking API.
 
     func send(_ payload: UnsafeRawBufferPointer, type: MessageType = .data) throws(Errno) {
@@ -173,6 +198,18 @@ extension KernelRing {
 
     func receive(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> FusionRing.Received {
         try take(into: buffer, block: true, caller: nil)
+    }
+
+    /// Sends `request` and waits for the reply on `reply`: the CPU goes
+    /// straight to a kernel thread waiting on this ring, as fring_call's.
+    func call(_ request: UnsafeRawBufferPointer, reply: KernelRing,
+              into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> FusionRing.Received {
+        try put(request, type: .data, block: true, caller: nil)
+        Scheduler.withLock {
+            passToReceiver(andWaitOn: reply)
+            reply.receivers.removeCurrent()
+        }
+        return try reply.take(into: buffer, block: true, caller: nil)
     }
 }
 

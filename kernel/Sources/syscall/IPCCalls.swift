@@ -164,19 +164,9 @@ enum IPC {
         let thread = UserThread.current
         let (ring, reply) = try rings(raw, requiring: .send, and: replyRaw, requiring: .receive, of: thread.process)
         try send(on: ring, buffer: buffer, length: length, block: true, thread: thread)
-        if ring.ring.takeWaiter(.receiver) {
-            try Scheduler.withLockThrowing { () throws(Errno) in
-                guard let waiter = ring.receivers.takeFirst() else { return }
-                ring.receivers.wakeAll()                 // any others re-check
-                // Sleep on the reply ring and give the CPU to the receiver.
-                if thread.hasDeliverableSignal || !reply.ring.prepareToWait(.receiver) {
-                    Scheduler.wake(waiter)
-                    return
-                }
-                reply.receivers.enqueueCurrent()
-                Scheduler.handOff(to: waiter)
-                reply.receivers.removeCurrent()
-            }
+        Scheduler.withLock {
+            ring.passToReceiver(andWaitOn: reply, mayWait: !thread.hasDeliverableSignal)
+            reply.receivers.removeCurrent()              // `reply` is held: safe after the sleep
         }
         return try receive(on: reply, buffer: replyBuffer, capacity: replyCapacity, block: true, thread: thread)
     }

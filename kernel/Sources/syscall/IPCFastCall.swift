@@ -103,18 +103,7 @@ enum IPCFastCall {
                     do throws(IPCError) { try sendRing.ring.send(inline: message, length: length) } catch {
                         return false        // full or corrupt: the general path waits or reports
                     }
-                    let waiter = sendRing.ring.takeWaiter(.receiver) ? sendRing.receivers.takeFirst() : nil
-                    if let waiter { sendRing.receivers.wakeAll() }     // any others re-check
-                    guard replyRing.ring.prepareToWait(.receiver) else {
-                        if let waiter { Scheduler.wake(waiter) }       // the reply is already there
-                        return true
-                    }
-                    if let waiter {
-                        replyRing.receivers.enqueueCurrent()
-                        Scheduler.handOff(to: waiter)
-                    } else {
-                        replyRing.receivers.wait()
-                    }
+                    sendRing.passToReceiver(andWaitOn: replyRing)
                     return true
                 }
             }

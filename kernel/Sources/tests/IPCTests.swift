@@ -8,6 +8,7 @@ enum IPCTests {
     static let suite = KernelTestSuite(name: "ipc", tests: [
         KernelTest(name: "kernel_threads_exchange_messages_in_order", body: exchange),
         KernelTest(name: "oversized_message_is_refused", body: oversized),
+        KernelTest(name: "call_reply_between_kernel_threads", body: callReply),
         KernelTest(name: "last_receiver_closing_withdraws_parked_transfers", body: lastReceiverWithdraws),
     ])
 
@@ -43,6 +44,41 @@ enum IPCTests {
         t.expect(!redeemed, "a withdrawn grant cannot be redeemed")
         Scheduler.withLock { passed.closeEnd(.all) }
         FrameReferences.release(frame)                       // frees it
+    }
+
+    /// KernelRing.call: 1,000 requests, each answered with its value plus
+    /// one by a server thread that replies and waits in one call; the
+    /// client sees every answer in order.
+    static func callReply(_ t: TestContext) {
+        guard let requests = try? KernelRing(capacity: 4, flags: []),
+              let replies = try? KernelRing(capacity: 4, flags: []) else { return t.expect(false, "rings created") }
+        let count: UInt64 = 1_000
+        let server = try? Threads.spawn(name: "ipc-server") {
+            var value: UInt64 = 0
+            withUnsafeMutableBytes(of: &value) { (buffer: UnsafeMutableRawBufferPointer) in
+                guard (try? requests.receive(into: buffer)) != nil else { return }
+                while true {
+                    let received = buffer.load(as: UInt64.self)
+                    buffer.storeBytes(of: received &+ 1, as: UInt64.self)
+                    if received == count { return }
+                    guard (try? replies.call(UnsafeRawBufferPointer(buffer), reply: requests, into: buffer)) != nil
+                    else { return }
+                }
+            }
+        }
+        guard let server else { return t.expect(false, "server spawned") }
+        var inOrder = true
+        for request in 0..<count {
+            var value = request
+            let length = withUnsafeMutableBytes(of: &value) { (buffer: UnsafeMutableRawBufferPointer) -> Int in
+                (try? requests.call(UnsafeRawBufferPointer(buffer), reply: replies, into: buffer))?.length ?? -1
+            }
+            if length != 8 || value != request + 1 { inOrder = false }
+        }
+        var last = count
+        withUnsafeBytes(of: &last) { _ = try? requests.send($0) }       // ends the server
+        Threads.join(server)
+        t.expect(inOrder, "every reply is its request plus one, in order")
     }
 
     /// 20,000 messages of 0-56 bytes from one kernel thread to another

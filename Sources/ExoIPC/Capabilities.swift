@@ -47,12 +47,12 @@ public struct HandleTable<Object: AnyObject> {
     }
 
     private var entries: [Entry] = []
-    private var freeSlots: [Int] = []
-    public let limit: Int
+    private var recycler: SlotRecycler
+    public var limit: Int { recycler.limit }
 
     public init(limit: Int = 1024) {
         precondition(limit > 0 && limit <= 1 << Int(Handle.indexBits))
-        self.limit = limit
+        recycler = SlotRecycler(limit: limit)
     }
 
     /// Live handles.
@@ -60,14 +60,8 @@ public struct HandleTable<Object: AnyObject> {
 
     /// Adds `object` with `rights`; throws `.tableFull` at the limit.
     public mutating func insert(_ object: Object, rights: Rights) throws(IPCError) -> Handle {
-        let index: Int
-        if let reused = freeSlots.popLast() {
-            index = reused
-        } else {
-            guard entries.count < limit else { throw .tableFull }
-            index = entries.count
-            entries.append(Entry(object: nil, rights: [], generation: 1))
-        }
+        let index = try recycler.slot(amongst: entries.count)
+        if index == entries.count { entries.append(Entry(object: nil, rights: [], generation: 1)) }
         entries[index].object = object
         entries[index].rights = rights
         count += 1
@@ -119,8 +113,8 @@ public struct HandleTable<Object: AnyObject> {
         let index = handle.index
         entries[index].object = nil
         entries[index].rights = []
-        entries[index].generation = entries[index].generation % (Handle.generationLimit - 1) + 1
-        freeSlots.append(index)
+        entries[index].generation = recycler.free(index, generation: entries[index].generation,
+                                                  generationLimit: Handle.generationLimit)
         count -= 1
         return object
     }
@@ -152,7 +146,7 @@ public struct HandleTable<Object: AnyObject> {
     public mutating func removeAll() -> [Object] {
         let objects = live.map { $0.object }
         entries.removeAll()
-        freeSlots.removeAll()
+        recycler.removeAll()
         count = 0
         return objects
     }

@@ -62,14 +62,14 @@ public struct TransferTable<Item> {
     private static var generationLimit: UInt32 { 1 << (32 - indexBits) }
 
     private var slots: [Slot] = []
-    private var freeSlots: [Int] = []
-    public let limit: Int
+    private var recycler: SlotRecycler
+    public var limit: Int { recycler.limit }
     /// Parked entries (orphans not included).
     public private(set) var count = 0
 
     public init(limit: Int = 4096) {
         precondition(limit > 0 && limit <= 1 << Int(Self.indexBits))
-        self.limit = limit
+        recycler = SlotRecycler(limit: limit)
     }
 
     private static func id(index: Int, generation: UInt32) -> UInt32 {
@@ -85,20 +85,14 @@ public struct TransferTable<Item> {
 
     private mutating func free(_ index: Int) {
         slots[index].state = .free
-        slots[index].generation = slots[index].generation % (Self.generationLimit - 1) + 1
-        freeSlots.append(index)
+        slots[index].generation = recycler.free(index, generation: slots[index].generation,
+                                                generationLimit: Self.generationLimit)
     }
 
     /// Parks `item`, sent by process `sender` on `ring`; returns its id.
     public mutating func park(_ item: Item, ring: ObjectIdentifier, sender: Int32) throws(IPCError) -> UInt32 {
-        let index: Int
-        if let reused = freeSlots.popLast() {
-            index = reused
-        } else {
-            guard slots.count < limit else { throw .tableFull }
-            index = slots.count
-            slots.append(Slot(state: .free, generation: 1))
-        }
+        let index = try recycler.slot(amongst: slots.count)
+        if index == slots.count { slots.append(Slot(state: .free, generation: 1)) }
         slots[index].state = .parked(Entry(ring: ring, sender: sender, item: item))
         count += 1
         return Self.id(index: index, generation: slots[index].generation)

@@ -25,6 +25,7 @@
  *                       pipes, halved: one one-way message
  *   unix_socket_pingpong_56b  the same over socketpair(AF_UNIX) (Linux only)
  *   ipc_inline_56       Fusion Ring call/reply, 56 bytes, halved (Exo only)
+ *   ipc_ring_call_56    the same through the mapped rings + fring_wake_wait
  *   ipc_zerocopy_4k/64k grant + map + unmap + 1-byte ack, halved (Exo only)
  *   ipc_ring_batch1/16  per message through the mapped ring, batches of 1/16
  *                       (Exo only; messages per second = 10^9 / this)
@@ -284,6 +285,43 @@ static void bench_ipc(void)
     report("ipc_inline_56", median(N));
 }
 
+/* The same call/reply through the mapped rings: each side copies its 56
+ * bytes into a slot and takes the other's out itself, and fring_wake_wait
+ * hands the CPU to the peer and sleeps until the reply is there (one
+ * system call per message, no copy in the kernel). Halved. Exo only. */
+static void bench_ring_call(void)
+{
+    enum { N = 2001, SIZE = 56 };
+    int requests = fring_create(4, 0), replies = fring_create(4, 0);
+    if (requests < 0 || replies < 0)
+        return;
+    unsigned char *request_ring = fring_map(requests), *reply_ring = fring_map(replies);
+    char msg[SIZE];
+    memset(msg, 'r', sizeof msg);
+    pid_t pid = fork();
+    if (pid == 0) {
+        while (fring_ring_recv(requests, request_ring, msg, SIZE) != SIZE)
+            fring_wait(requests, 0);
+        for (int i = -WARMUP; i < N; i++)
+            if (fring_ring_call(replies, reply_ring, msg, SIZE, requests, request_ring, msg, SIZE) != SIZE)
+                _exit(1);
+        fring_ring_send(replies, reply_ring, msg, SIZE);
+        _exit(0);
+    }
+    for (int i = -WARMUP; i < N; i++) {
+        uint64_t t0 = rdtsc();
+        fring_ring_call(requests, request_ring, msg, SIZE, replies, reply_ring, msg, SIZE);
+        uint64_t t1 = rdtsc();
+        if (i >= 0)
+            samples[i] = (t1 - t0) / 2;
+    }
+    fring_ring_send(requests, request_ring, msg, SIZE);   /* lets the child finish */
+    waitpid(pid, NULL, 0);
+    fring_close(requests);
+    fring_close(replies);
+    report("ipc_ring_call_56", median(N));
+}
+
 /* Zero-copy: the parent grants a 4 KiB / 64 KiB buffer; the child maps
  * it, reads its first and last byte, unmaps it and acks with one byte.
  * Round trip halved, like the inline figure. Exo only. */
@@ -472,6 +510,7 @@ int main(int argc, char **argv)
     RUN("pipe_pingpong_56b", bench_pipe());
     RUN("unix_socket_pingpong_56b", bench_socketpair());
     RUN("ipc_inline_56", bench_ipc());
+    RUN("ipc_ring_call_56", bench_ring_call());
     RUN("ipc_zerocopy_4k", bench_grant("ipc_zerocopy_4k", 4096));
     RUN("ipc_zerocopy_64k", bench_grant("ipc_zerocopy_64k", 65536));
     RUN("ipc_ring_batch1", bench_ring_batch("ipc_ring_batch1", 1));

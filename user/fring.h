@@ -41,7 +41,7 @@ enum {
     SYS_fring_create = 400, SYS_fring_map, SYS_fring_send, SYS_fring_recv, SYS_fring_call,
     SYS_fring_wait, SYS_fring_wake, SYS_fring_dup, SYS_fring_close,
     SYS_fring_grant, SYS_fring_grant_map, SYS_fring_send_handle, SYS_fring_accept_handle,
-    SYS_fring_send_batch, SYS_fring_recv_batch,
+    SYS_fring_send_batch, SYS_fring_recv_batch, SYS_fring_wake_wait,
 };
 
 enum { FRING_BATCH_MAX = 64 };     /* messages per batch call */
@@ -120,16 +120,39 @@ static inline unsigned char *fring_slot(unsigned char *ring, uint64_t position)
     return ring + FRING_OFF_SLOTS + (position & (capacity - 1)) * 64;
 }
 
-/* Fills the slot a producer claimed for `position`, publishes it (sequence
- * position + 1, release), and wakes a receiver that announced it sleeps. */
-static inline void fring_publish(int handle, unsigned char *ring, unsigned char *slot, uint64_t position,
-                                 const void *data, size_t length)
+/* The call/reply step for the mapped rings: the CPU goes straight to a
+ * receiver sleeping on `wake_handle`'s ring (where a request was just put),
+ * and the caller sleeps until `wait_handle`'s ring may hold a message. 0 on
+ * any wakeup (re-check the ring, as after a futex wait), or -1 with errno:
+ * EINTR (a signal), EPIPE (empty, no sender left), EBADF or EACCES. */
+int fring_wake_wait(int wake_handle, int wait_handle);
+
+/* Copies a payload of at most 56 bytes a word at a time: the compiler's
+ * inline memcpy at -Os is a byte loop (rep movsb), 56 steps for a full
+ * slot; this is at most 7 words and 7 bytes. */
+static inline void fring_copy(void *destination, const void *source, size_t length)
+{
+    size_t words = length >> 3, bytes = length & 7;
+    __asm__ volatile("rep movsq" : "+D"(destination), "+S"(source), "+c"(words) : : "memory");
+    __asm__ volatile("rep movsb" : "+D"(destination), "+S"(source), "+c"(bytes) : : "memory");
+}
+
+/* Fills the slot a producer claimed for `position` and publishes it
+ * (sequence position + 1, release). */
+static inline void fring_fill(unsigned char *slot, uint64_t position, const void *data, size_t length)
 {
     *(uint16_t *)(slot + 4) = (uint16_t)length;
     slot[6] = FRING_TYPE_DATA;
     slot[7] = 0;
-    memcpy(slot + 8, data, length);
+    fring_copy(slot + 8, data, length);
     __atomic_store_n((uint32_t *)slot, (uint32_t)(position + 1), __ATOMIC_RELEASE);
+}
+
+/* fring_fill, then wakes a receiver that announced it sleeps. */
+static inline void fring_publish(int handle, unsigned char *ring, unsigned char *slot, uint64_t position,
+                                 const void *data, size_t length)
+{
+    fring_fill(slot, position, data, length);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint32_t *waiting = (uint32_t *)(ring + FRING_OFF_RECEIVER_WAITING);
     if (__atomic_load_n(waiting, __ATOMIC_RELAXED) && __atomic_exchange_n(waiting, 0, __ATOMIC_ACQ_REL))
@@ -219,7 +242,7 @@ static inline long fring_ring_recv(int handle, unsigned char *ring, void *buffer
         errno = EMSGSIZE;
         return -1;
     }
-    memcpy(buffer, slot + 8, length);
+    fring_copy(buffer, slot + 8, length);
     uint32_t slots = *(uint32_t *)(ring + FRING_OFF_CAPACITY);
     __atomic_store_n(head, position + 1, __ATOMIC_RELAXED);
     __atomic_store_n((uint32_t *)slot, (uint32_t)(position + slots), __ATOMIC_RELEASE);
@@ -232,6 +255,37 @@ static inline long fring_ring_recv(int handle, unsigned char *ring, void *buffer
 
 /* Sleeps until the mapped ring may hold a message (side 0) or room (1). */
 int fring_wait(int handle, int side);
+
+/* Call/reply through two mapped rings, a single producer on `ring`: puts
+ * the request (copied once, into the slot), hands the CPU to the receiver
+ * sleeping on `ring` and sleeps until the reply arrives on `reply_ring`,
+ * then takes it. The reply's length, or -1 with errno: EAGAIN (the request
+ * ring is full; nothing sent), EMSGSIZE, or fring_wake_wait's errors (the
+ * request was sent). */
+static inline long fring_ring_call(int handle, unsigned char *ring, const void *data, size_t length,
+                                   int reply_handle, unsigned char *reply_ring, void *reply, size_t reply_capacity)
+{
+    if (length > FRING_INLINE_MAX) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    uint64_t *tail = (uint64_t *)(ring + FRING_OFF_TAIL);
+    uint64_t position = __atomic_load_n(tail, __ATOMIC_RELAXED);
+    unsigned char *slot = fring_slot(ring, position);
+    if (__atomic_load_n((uint32_t *)slot, __ATOMIC_ACQUIRE) != (uint32_t)position) {
+        errno = EAGAIN;
+        return -1;
+    }
+    __atomic_store_n(tail, position + 1, __ATOMIC_RELAXED);
+    fring_fill(slot, position, data, length);
+    for (;;) {
+        if (fring_wake_wait(handle, reply_handle) < 0)
+            return -1;
+        long got = fring_ring_recv(reply_handle, reply_ring, reply, reply_capacity);
+        if (got >= 0 || errno != EAGAIN)
+            return got;
+    }
+}
 
 /* Sends the bytes at [data, data + length) zero-copy: the receiver maps the
  * same pages read-only (fring_grant_map). Needs FRING_SEND | FRING_GRANT.

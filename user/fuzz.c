@@ -606,12 +606,12 @@ static void sandbox(void)
     own_rings[1] = (int)syscall(400, 4, 1);
 }
 
-/* Exo's Fusion Ring calls (400-414) with hostile arguments. A moving grant
+/* Exo's Fusion Ring calls (400-415) with hostile arguments. A moving grant
  * (flag 2) unmaps what it sends, so it may only name the fuzzer's region,
  * like the memory calls. */
 static long fring_call_random(void)
 {
-    long nr = 400 + (long)below(15);
+    long nr = 400 + (long)below(16);
     uint64_t handle = below(4) ? (uint64_t)own_rings[below(2)] : (uint64_t)(int64_t)fd();
     uint64_t a[6] = {handle, pointer(), length(), below(2) ? below(4) : integer(), pointer(), length()};
     switch (nr) {
@@ -621,6 +621,9 @@ static long fring_call_random(void)
         break;
     case 404: /* call: the reply handle */
         a[3] = below(4) ? (uint64_t)own_rings[below(2)] : integer();
+        break;
+    case 415: /* wake_wait: the ring waited on */
+        a[1] = below(4) ? (uint64_t)own_rings[below(2)] : integer();
         break;
     case 407: /* dup: rights */
     case 411: /* send_handle: other handle, rights */

@@ -282,6 +282,70 @@ static void reply_ring_closed_under_caller(void)
     fring_close(ready);
 }
 
+/* Call/reply through the mapped rings with fring_wake_wait: each side
+ * puts its message in a slot itself and the kernel only hands over the
+ * CPU and sleeps. 10,000 round trips with values checked, then the call's
+ * own answers: a reply already there (no sleep), EPIPE, EINTR, bad
+ * handles and rights. */
+static void wake_wait(void)
+{
+    enum { COUNT = 10000 };
+    int requests = fring_create(4, 0), replies = fring_create(4, 0);
+    unsigned char *request_ring = fring_map(requests), *reply_ring = fring_map(replies);
+    pid_t pid = fork();
+    if (pid == 0) {
+        uint64_t value;
+        while (fring_ring_recv(requests, request_ring, &value, sizeof value) != sizeof value)
+            fring_wait(requests, 0);
+        for (;;) {
+            value++;
+            if (fring_ring_call(replies, reply_ring, &value, sizeof value, requests, request_ring, &value,
+                                sizeof value) != sizeof value)
+                _exit(0); /* the parent is gone: done */
+        }
+    }
+    int ok = 1;
+    uint64_t value = 0;
+    for (int i = 0; i < COUNT && ok; i++) {
+        uint64_t sent = value;
+        ok = fring_ring_call(requests, request_ring, &sent, sizeof sent, replies, reply_ring, &value,
+                             sizeof value) == sizeof value && value == sent + 1;
+    }
+    CHECK("fring_wake_wait_10k_calls_through_mapped_rings", ok && value == COUNT);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+
+    /* A message already waiting: back at once, the message still there. */
+    fring_ring_send(replies, reply_ring, "x", 1);
+    CHECK("fring_wake_wait_message_already_there", fring_wake_wait(requests, replies) == 0);
+    char c;
+    CHECK("fring_wake_wait_leaves_the_message", fring_ring_recv(replies, reply_ring, &c, 1) == 1 && c == 'x');
+
+    /* EINTR: nobody will answer. */
+    struct sigaction action = { .sa_handler = on_alarm };      /* no SA_RESTART */
+    sigaction(SIGALRM, &action, NULL);
+    struct itimerval timer = { .it_value = { .tv_sec = 0, .tv_usec = 50000 } };
+    alarm_seen = 0;
+    setitimer(ITIMER_REAL, &timer, NULL);
+    CHECK_ERR("fring_wake_wait_signal_eintr", fring_wake_wait(requests, replies), EINTR);
+    CHECK("fring_wake_wait_eintr_ran_handler", alarm_seen == 1);
+    signal(SIGALRM, SIG_DFL);
+
+    /* EPIPE: only a receive right left on the ring waited on. */
+    int receive_only = fring_dup(replies, FRING_RECEIVE);
+    fring_close(replies);
+    CHECK_ERR("fring_wake_wait_no_sender_epipe", fring_wake_wait(requests, receive_only), EPIPE);
+
+    CHECK_ERR("fring_wake_wait_bad_handle", fring_wake_wait(requests, 0x7fff), EBADF);
+    CHECK_ERR("fring_wake_wait_negative_handle", fring_wake_wait(-1, receive_only), EBADF);
+    CHECK_ERR("fring_wake_wait_wake_needs_send_right", fring_wake_wait(receive_only, requests), EPERM);
+    int send_only = fring_dup(requests, FRING_SEND);
+    CHECK_ERR("fring_wake_wait_wait_needs_receive_right", fring_wake_wait(requests, send_only), EPERM);
+    fring_close(send_only);
+    fring_close(receive_only);
+    fring_close(requests);
+}
+
 /* Two receiver processes on one ring (on several CPUs in the multi-CPU
  * runs): each message is taken by exactly one of them; the counts and sums
  * they report add up to what was sent. */
@@ -828,6 +892,7 @@ int main(void)
     call_reply();
     call_edges();
     reply_ring_closed_under_caller();
+    wake_wait();
     two_receivers();
     dying_peer();
     grant_rules();

@@ -1,4 +1,4 @@
-/// Exo's own system calls: Fusion Ring IPC (ExoIPC). Numbers 400...412 lie in
+/// Exo's own system calls: Fusion Ring IPC (ExoIPC). Numbers 400...415 lie in
 /// 335...423, which x86_64 Linux never assigns (those are other
 /// architectures' 32-bit time calls), so a program can probe for Exo: Linux
 /// answers ENOSYS. user/include/fring.h has the C side.
@@ -44,6 +44,13 @@ extension SyscallNumber {
     /// up to `count` messages, each into a 64-byte record shaped like a
     /// slot (length u16, type u8, flags u8, 4 reserved, 56 payload bytes).
     public static let fringReceiveBatch = SyscallNumber(rawValue: 414)
+    /// fring_wake_wait(wake_handle, wait_handle) → 0: for programs that
+    /// move messages through the mapped rings, the call/reply step in one
+    /// call: the CPU goes straight to a receiver sleeping on `wake_handle`'s
+    /// ring (a request was just put there), and the caller sleeps until
+    /// `wait_handle`'s ring may hold a message (the reply). Like a futex
+    /// wait it may return early; the caller re-checks its ring.
+    public static let fringWakeWait = SyscallNumber(rawValue: 415)
 
     /// The Exo call's name, for traces.
     public var exoName: StaticString? {
@@ -63,6 +70,7 @@ extension SyscallNumber {
         case 412: "fring_accept_handle"
         case 413: "fring_send_batch"
         case 414: "fring_recv_batch"
+        case 415: "fring_wake_wait"
         default: nil
         }
     }

@@ -107,6 +107,18 @@ final class WaitQueue {
     @inline(__always)
     func removeCurrent() { remove(Scheduler.current) }
 
+    /// Takes the calling thread off whatever queue it is on, found through
+    /// its own record. Only for queues whose owner empties them before it
+    /// can go (a ring's close wakes every waiter, and the last handle's
+    /// close comes before the ring is freed): a thread still on such a
+    /// queue proves the queue alive. Lock held.
+    @inline(__always)
+    static func leaveCurrentQueue() {
+        let me = Scheduler.current
+        guard let queue = Threads.table[me.index].waitQueue else { return }
+        Unmanaged<WaitQueue>.fromOpaque(queue)._withUnsafeGuaranteedRef { $0.remove(me) }
+    }
+
     /// Inline, the common empty case is one compare; the loop is not.
     @inline(__always)
     func wakeAll() {

@@ -24,6 +24,7 @@ extension Syscalls {
         }
         register(.fringWait) { c throws(Errno) in try IPC.wait(c.a0, side: c.a1); return 0 }
         register(.fringWake) { c throws(Errno) in try IPC.wake(c.a0, side: c.a1); return 0 }
+        register(.fringWakeWait) { c throws(Errno) in try IPCFastCall.wakeWait(wake: c.a0, wait: c.a1); return 0 }
         register(.fringDuplicate) { c throws(Errno) in try IPC.duplicate(c.a0, rights: c.a1) }
         register(.fringClose) { c throws(Errno) in try IPC.close(c.a0); return 0 }
         register(.fringGrant) { c throws(Errno) in

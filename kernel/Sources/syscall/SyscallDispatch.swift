@@ -121,14 +121,25 @@ func exoSyscall(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
     return UserMode.canReturnBySysret(frame.pointee)
 }
 
-/// fring_call's entry from syscall.S (same contract as `exo_syscall`):
-/// the fast path (IPCFastCall) when its checks pass, else the general one.
-@_cdecl("exo_fring_call")
-func exoFringCall(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
+/// The entry from syscall.S of the Fusion Ring calls that switch straight
+/// to a peer, fring_call and fring_wake_wait (same contract as
+/// `exo_syscall`): without the table, when the fast path is on (tracing
+/// off). fring_call's fast path (IPCFastCall) may decline, and the general
+/// one runs; fring_wake_wait has one implementation, called directly.
+@_cdecl("exo_fring_fast")
+func exoFringFast(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
     let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
     guard exo_syscall_fast_path != 0 else { return exoSyscall(rawFrame) }
     CPU.enableInterrupts()
-    guard let result = IPCFastCall.call(frame) else { return exoSyscall(rawFrame) }
+    let result: Int64
+    if frame.pointee.rax == SyscallNumber.fringWakeWait.rawValue {
+        do { try IPCFastCall.wakeWait(wake: frame.pointee.rdi, wait: frame.pointee.rsi); result = 0 } catch {
+            result = Int64(error.syscallReturnValue)
+        }
+    } else {
+        guard let answer = IPCFastCall.call(frame) else { return exoSyscall(rawFrame) }
+        result = answer
+    }
     frame.pointee.rax = UInt64(bitPattern: result)
     if SignalDelivery.nothingPending() {
         // The frame is still the one the SYSCALL entry pushed (RCX = RIP,

@@ -11,8 +11,9 @@
  * A system call leaves on the thread's kernel stack the same frame an
  * exception from ring 3 does (TrapFrame.swift), with vector 0x100, so
  * signals, fork and execve see one shape of saved user state. fring_call
- * builds the same frame and enters Swift at exo_fring_call (its fast path,
- * which falls back to exo_syscall's general one).
+ * and fring_wake_wait build the same frame and enter Swift at
+ * exo_fring_fast (their fast paths, which fall back to exo_syscall's
+ * general one).
  */
 #define PERCPU_USER_RSP     24
 #define PERCPU_KERNEL_STACK 32
@@ -21,6 +22,7 @@
 #define SYS_GETPID          39
 #define SYS_GETTID          186
 #define SYS_FRING_CALL      404     /* ExoABI's SyscallNumber.fringCall */
+#define SYS_FRING_WAKE_WAIT 415     /* ExoABI's SyscallNumber.fringWakeWait */
 #define USER_DS             0x1b    /* GDT slot 3, RPL 3 */
 #define USER_CS             0x23    /* GDT slot 4, RPL 3 */
 #define SYSCALL_VECTOR      0x100
@@ -61,9 +63,11 @@ exo_syscall_entry:
     xorl %ebp, %ebp                /* backtraces end here */
     cmpq $SYS_FRING_CALL, %rax
     je 1f
+    cmpq $SYS_FRING_WAKE_WAIT, %rax
+    je 1f
     call exo_syscall               /* Swift: returns whether SYSRET may return */
     jmp 2f
-1:  call exo_fring_call            /* the same contract, fring_call's fast path first */
+1:  call exo_fring_fast            /* the same contract, without the table */
 2:  cli
     movl %eax, %ecx
     POP_GPRS_THROUGH_RDX

@@ -179,6 +179,7 @@ extension KernelRing {
     /// ring's last handle may have closed (which empties its queues).
     @inline(__always)
     func passToReceiver(andWaitOn reply: KernelRing, mayWait: Bool = true) {
+        assert(Scheduler.lock.isHeldHere, "passToReceiver needs the scheduler lock")
         let waiter = ring.takeWaiter(.receiver) ? receivers.takeFirst() : nil
         if let waiter { receivers.wakeAll() }             // any others re-check
         guard mayWait, reply.ring.prepareToWait(.receiver) else {

@@ -114,6 +114,7 @@ final class WaitQueue {
     /// queue proves the queue alive. Lock held.
     @inline(__always)
     static func leaveCurrentQueue() {
+        assert(Scheduler.lock.isHeldHere, "leaveCurrentQueue needs the scheduler lock")
         let me = Scheduler.current
         guard let queue = Threads.table[me.index].waitQueue else { return }
         Unmanaged<WaitQueue>.fromOpaque(queue)._withUnsafeGuaranteedRef { $0.remove(me) }

@@ -103,6 +103,7 @@ enum IPCFastCall {
                     do throws(IPCError) { try sendRing.ring.send(inline: message, length: length) } catch {
                         return false        // full or corrupt: the general path waits or reports
                     }
+                    // Point of no return: the message is on the ring.
                     sendRing.passToReceiver(andWaitOn: replyRing)
                     return true
                 }

@@ -80,6 +80,10 @@ if [ "$build_ok" = 1 ]; then
     ktest --name user-suite-smp4 --kernel build/exo.elf --append "init=/init" --expect-exit 33 --timeout 400 \
         --qemu-arg=-smp --qemu-arg=4 --qemu-arg=-m --qemu-arg=512M \
         --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio --expect-text "exo: init exited with status 0"
+    echo "== the IPC suite with the system-call fast paths off: fring_call's general path must answer as its fast path does"
+    ktest --name user-ipc-general-path --kernel build/exo.elf --append "init=/tests/ipc exo.syscall_fast_path=off" \
+        --expect-exit 33 --timeout 300 --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio \
+        --expect-text "exo: init exited with status 0"
     echo "== user threads on two CPUs at once (user/threads.c as init, -smp 2)"
     ktest --name user-threads-smp2 --kernel build/exo.elf --append "init=/tests/threads" --expect-exit 33 --timeout 120 \
         --qemu-arg=-smp --qemu-arg=2 --qemu-arg=-initrd --qemu-arg=build/user/tests.cpio \

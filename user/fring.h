@@ -148,20 +148,28 @@ static inline void fring_fill(unsigned char *slot, uint64_t position, const void
     __atomic_store_n((uint32_t *)slot, (uint32_t)(position + 1), __ATOMIC_RELEASE);
 }
 
-/* fring_fill, then wakes a receiver that announced it sleeps. */
-static inline void fring_publish(int handle, unsigned char *ring, unsigned char *slot, uint64_t position,
-                                 const void *data, size_t length)
+/* After a publish: wakes a receiver that announced it sleeps. */
+static inline void fring_wake_receiver(int handle, unsigned char *ring)
 {
-    fring_fill(slot, position, data, length);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint32_t *waiting = (uint32_t *)(ring + FRING_OFF_RECEIVER_WAITING);
     if (__atomic_load_n(waiting, __ATOMIC_RELAXED) && __atomic_exchange_n(waiting, 0, __ATOMIC_ACQ_REL))
         fring_wake(handle, 0);
 }
 
-/* Puts one message in the mapped ring: 0, or -1 with errno EAGAIN (full)
- * or EMSGSIZE. Wakes a receiver sleeping in fring_wait. */
-static inline int fring_ring_send(int handle, unsigned char *ring, const void *data, size_t length)
+/* fring_fill, then wakes a receiver that announced it sleeps. */
+static inline void fring_publish(int handle, unsigned char *ring, unsigned char *slot, uint64_t position,
+                                 const void *data, size_t length)
+{
+    fring_fill(slot, position, data, length);
+    fring_wake_receiver(handle, ring);
+}
+
+/* Claims the next slot of a single-producer mapped ring and fills it,
+ * without waking anyone: 0, or -1 with errno EAGAIN (full) or EMSGSIZE.
+ * Always inline: left out of line at -Os, it slowed a 16-message batch
+ * loop from 272 to 425 instructions per message (ipc_ring_batch16). */
+static inline __attribute__((always_inline)) int fring_ring_put(unsigned char *ring, const void *data, size_t length)
 {
     if (length > FRING_INLINE_MAX) {
         errno = EMSGSIZE;
@@ -175,7 +183,17 @@ static inline int fring_ring_send(int handle, unsigned char *ring, const void *d
         return -1;
     }
     __atomic_store_n(tail, position + 1, __ATOMIC_RELAXED);
-    fring_publish(handle, ring, slot, position, data, length);
+    fring_fill(slot, position, data, length);
+    return 0;
+}
+
+/* Puts one message in the mapped ring: 0, or -1 with errno EAGAIN (full)
+ * or EMSGSIZE. Wakes a receiver sleeping in fring_wait. */
+static inline int fring_ring_send(int handle, unsigned char *ring, const void *data, size_t length)
+{
+    if (fring_ring_put(ring, data, length) < 0)
+        return -1;
+    fring_wake_receiver(handle, ring);
     return 0;
 }
 
@@ -265,19 +283,8 @@ int fring_wait(int handle, int side);
 static inline long fring_ring_call(int handle, unsigned char *ring, const void *data, size_t length,
                                    int reply_handle, unsigned char *reply_ring, void *reply, size_t reply_capacity)
 {
-    if (length > FRING_INLINE_MAX) {
-        errno = EMSGSIZE;
+    if (fring_ring_put(ring, data, length) < 0)
         return -1;
-    }
-    uint64_t *tail = (uint64_t *)(ring + FRING_OFF_TAIL);
-    uint64_t position = __atomic_load_n(tail, __ATOMIC_RELAXED);
-    unsigned char *slot = fring_slot(ring, position);
-    if (__atomic_load_n((uint32_t *)slot, __ATOMIC_ACQUIRE) != (uint32_t)position) {
-        errno = EAGAIN;
-        return -1;
-    }
-    __atomic_store_n(tail, position + 1, __ATOMIC_RELAXED);
-    fring_fill(slot, position, data, length);
     for (;;) {
         if (fring_wake_wait(handle, reply_handle) < 0)
             return -1;

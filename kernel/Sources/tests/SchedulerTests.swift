@@ -78,7 +78,11 @@ enum SchedulerTests {
             Scheduler.sleep(nanoseconds: 1_000_000)
             Scheduler.withLock { flag.woken = true; Scheduler.wake(shared.main) }
         }
-        Scheduler.withLock { Scheduler.handOff(to: sleeper) }     // ready or sleeping: not waiting for us
+        // Ready or sleeping: not waiting for us. Checked in the same lock
+        // visit as the waker's store, so a waker that ran first (a slow
+        // host can delay this CPU past its 1 ms) is not a lost wakeup that
+        // blocks this thread for good.
+        Scheduler.withLock { if !flag.woken { Scheduler.handOff(to: sleeper) } }
         t.expect(flag.woken, "the fallback blocked the caller until the waker woke it")
         Threads.join(sleeper)
         if let waker { Threads.join(waker) }

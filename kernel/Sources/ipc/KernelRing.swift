@@ -171,12 +171,13 @@ extension KernelRing {
     /// already holds a message, the receiver is only woken and the caller
     /// does not sleep.
     ///
-    /// Returns, lock held, once the caller is woken, possibly still on
-    /// `reply`'s queue and possibly without a reply (a signal, a close):
-    /// the caller then takes itself off the queue and receives, through a
-    /// reference to `reply` it holds or has looked up again. `reply` is not
-    /// touched after the sleep here, because while the caller slept the
-    /// ring's last handle may have closed (which empties its queues).
+    /// Returns, lock held, once the caller is woken and off `reply`'s
+    /// queue, possibly without a reply (a signal, a close): the caller
+    /// then receives through a reference to `reply` it holds or looks up
+    /// again. `reply` itself is not touched after the sleep, because while
+    /// the caller slept the ring's last handle may have closed (which
+    /// empties its queues): the caller leaves the queue through its own
+    /// record (`WaitQueue.leaveCurrentQueue`).
     @inline(__always)
     func passToReceiver(andWaitOn reply: KernelRing, mayWait: Bool = true) {
         assert(Scheduler.lock.isHeldHere, "passToReceiver needs the scheduler lock")
@@ -188,6 +189,7 @@ extension KernelRing {
         }
         reply.receivers.enqueueCurrent()
         if let waiter { Scheduler.handOff(to: waiter) } else { Scheduler.block() }
+        WaitQueue.leaveCurrentQueue()
     }
 
     // Kernel threads: the blocking API.
@@ -206,10 +208,7 @@ extension KernelRing {
     func call(_ request: UnsafeRawBufferPointer, reply: KernelRing,
               into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> FusionRing.Received {
         try put(request, type: .data, block: true, caller: nil)
-        Scheduler.withLock {
-            passToReceiver(andWaitOn: reply)
-            reply.receivers.removeCurrent()
-        }
+        Scheduler.withLock { passToReceiver(andWaitOn: reply) }
         return try reply.take(into: buffer, block: true, caller: nil)
     }
 }

@@ -96,16 +96,13 @@ final class WaitQueue {
     }
 
     /// Queues the calling thread without blocking it: the caller then
-    /// blocks another way (`Scheduler.handOff`) and calls `removeCurrent`.
+    /// blocks another way (`Scheduler.handOff`) and, woken, calls
+    /// `leaveCurrentQueue`.
     @inline(__always)
     func enqueueCurrent() {
         assert(Scheduler.lock.isHeldHere, "enqueueCurrent needs the scheduler lock")
         append(Scheduler.current)
     }
-
-    /// Takes the calling thread off the queue if it is still on it.
-    @inline(__always)
-    func removeCurrent() { remove(Scheduler.current) }
 
     /// Takes the calling thread off whatever queue it is on, found through
     /// its own record. Only for queues whose owner empties them before it

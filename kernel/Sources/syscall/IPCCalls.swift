@@ -165,10 +165,7 @@ enum IPC {
         let thread = UserThread.current
         let (ring, reply) = try rings(raw, requiring: .send, and: replyRaw, requiring: .receive, of: thread.process)
         try send(on: ring, buffer: buffer, length: length, block: true, thread: thread)
-        Scheduler.withLock {
-            ring.passToReceiver(andWaitOn: reply, mayWait: !thread.hasDeliverableSignal)
-            reply.receivers.removeCurrent()              // `reply` is held: safe after the sleep
-        }
+        Scheduler.withLock { ring.passToReceiver(andWaitOn: reply, mayWait: !thread.hasDeliverableSignal) }
         return try receive(on: reply, buffer: replyBuffer, capacity: replyCapacity, block: true, thread: thread)
     }
 

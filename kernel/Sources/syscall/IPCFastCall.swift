@@ -111,10 +111,10 @@ enum IPCFastCall {
         }
     }
 
-    /// The commit's second half, lock held, after the caller woke: the
-    /// reply off its ring (looked up again: while the caller slept another
-    /// of its threads may have closed the handle, and a close takes every
-    /// waiter off the ring's queue). Nil when there is none yet.
+    /// The commit's second half, lock held, after the caller woke (and
+    /// left the queue): the reply off its ring, looked up again, since
+    /// while the caller slept another of its threads may have closed the
+    /// handle. Nil when there is none yet.
     @inline(__always)
     private static func takeReply(into message: UnsafeMutablePointer<FusionRing.InlinePayload>,
                                   from replyName: Handle) -> Result<FusionRing.Received, Errno>? {
@@ -123,7 +123,6 @@ enum IPCFastCall {
         return process._withUnsafeGuaranteedRef { process -> Result<FusionRing.Received, Errno>? in
             guard let replyRing = process.rings.borrow(replyName, requiring: .receive) else { return nil }
             return replyRing._withUnsafeGuaranteedRef { replyRing -> Result<FusionRing.Received, Errno>? in
-                replyRing.receivers.removeCurrent()
                 do throws(IPCError) {
                     let received = try replyRing.ring.receive(inline: message)
                     if replyRing.ring.takeWaiter(.sender) { replyRing.senders.wakeAll() }
@@ -145,8 +144,8 @@ enum IPCFastCall {
     /// sender left. One implementation for the table and the fast entry.
     ///
     /// The rings are borrowed, not retained: the lock is held from the
-    /// lookups to the sleep, and after it the caller leaves the queue
-    /// through its own record (`WaitQueue.leaveCurrentQueue`).
+    /// lookups to the sleep, and after it nothing touches them
+    /// (`passToReceiver` leaves the queue through the caller's record).
     static func wakeWait(wake wakeRaw: UInt64, wait waitRaw: UInt64) throws(Errno) {
         guard wakeRaw | waitRaw <= UInt64(Int32.max) else { throw .badFileDescriptor }
         let wakeName = Handle(rawValue: Int32(wakeRaw)), waitName = Handle(rawValue: Int32(waitRaw))
@@ -174,7 +173,6 @@ enum IPCFastCall {
                 }
             }
         }
-        WaitQueue.leaveCurrentQueue()
         Scheduler.lock.release()
         CPU.enableInterrupts()
         if let failure { throw failure }

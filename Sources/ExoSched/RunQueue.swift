@@ -294,9 +294,18 @@ public struct RunQueue: SchedulingQueue, Sendable {
         let check = handOffCheck(to: target, now: now, entities: entities)
         if check == .refused { return nil }
         // Point of no return.
+        return commitHandOff(to: target, now: now, pastWaiters: check == .admittedPastWaiters, entities: &entities)
+    }
+
+    /// `tryHandOff`'s commit: the running thread's burst ends and `target`
+    /// is dispatched in its place. Returns the thread that stopped running.
+    @inline(__always)
+    private mutating func commitHandOff<Table: SchedEntityTable>(to target: ThreadID, now: Nanoseconds,
+                                                                 pastWaiters: Bool,
+                                                                 entities: inout Table) -> ThreadID {
         let thread = ThreadID(rawValue: currentNumber)
         let ran = elapsed(from: sliceStart, to: now)
-        if check == .admittedPastWaiters { lastRan[currentClass] = now }
+        if pastWaiters { lastRan[currentClass] = now }
         // Field by field: copying the entity out and back costs more than
         // the whole update (the kernel's table is reached through an
         // addressor, so each line below is one or two stores).
@@ -309,6 +318,72 @@ public struct RunQueue: SchedulingQueue, Sendable {
         entities[thread].location = .detached
         dispatch(target, aged: false, now: now, entities: &entities)
         return thread
+    }
+
+    /// At the end of a slice that nobody waits to take over, the running
+    /// thread keeps the CPU for another slice of its class, so the next
+    /// preemption deadline is a slice ahead rather than in the past (a
+    /// timer armed for a past deadline fires again at once, over and over).
+    /// What it ran is charged first: runtime and the burst in progress,
+    /// which keeps growing (it did not block), and the class follows that
+    /// burst as at a switch-out. Returns whether a slice was renewed.
+    @discardableResult
+    public mutating func renewSliceIfExpired<Table: SchedEntityTable>(now: Nanoseconds,
+                                                                      entities: inout Table) -> Bool {
+        guard let thread = current, count == 0 else { return false }
+        let ran = elapsed(from: sliceStart, to: now)
+        guard ran >= parameters.timeSlice(for: currentClass) else { return false }
+        entities[thread].runtime &+= ran
+        entities[thread].currentBurst &+= ran
+        entities[thread].schedClass = updatedClass(of: entities[thread])
+        entities[thread].classIsStale = false
+        currentClass = entities[thread].schedClass
+        sliceStart = now
+        currentIsAged = false
+        return true
+    }
+
+    // MARK: Lazy handoff (the IPC fast path's)
+
+    /// Whether the running thread may hand the CPU to `target` *lazily*:
+    /// the switch happens but this queue is not told, and `target` runs
+    /// on the slice of the thread the queue still records as running (its
+    /// `current`, the slice's owner), as an L4 server runs on its
+    /// client's time. `settle` later brings the record up to date, and
+    /// only then does the owner's burst end.
+    ///
+    /// Admitted only when no thread waits here (handing the CPU around a
+    /// chain then cheats nobody: any thread queued later makes the kernel
+    /// settle first, through the timer or its IPI) and `target` may run
+    /// here: detached (blocked, so on no queue), or the slice's owner
+    /// itself, which a reply hands the CPU back to. Checks only.
+    @inline(__always)
+    public func admitsLazyHandOff<Table: SchedEntityTable>(to target: ThreadID, entities: Table) -> Bool {
+        guard currentNumber != ThreadID.endOfList, count == 0 else { return false }
+        let location = entities[target].location
+        return (location == .detached || target.rawValue == currentNumber)
+            && !entities[target].isPinned(elsewhereThan: cpu)
+    }
+
+    /// After lazy handoffs, makes `running` (the thread this CPU actually
+    /// runs, detached while it ran on another's slice) the queue's
+    /// `current`, exactly as if the slice's owner had handed off to it
+    /// now: the owner's burst ends and goes into its predictor, and
+    /// `running` starts a slice of its own. Nothing happens when the
+    /// record is already right (or the CPU idles). The kernel calls it
+    /// before anything that reads or changes `current`.
+    @inline(__always)
+    public mutating func settle<Table: SchedEntityTable>(running: ThreadID, now: Nanoseconds,
+                                                         entities: inout Table) {
+        guard currentNumber != ThreadID.endOfList, currentNumber != running.rawValue,
+              entities[running].location == .detached else { return }
+        settleSlowly(running: running, now: now, entities: &entities)
+    }
+
+    @inline(never)
+    private mutating func settleSlowly<Table: SchedEntityTable>(running: ThreadID, now: Nanoseconds,
+                                                                entities: inout Table) {
+        _ = commitHandOff(to: running, now: now, pastWaiters: count > 0, entities: &entities)
     }
 
     public mutating func remove<Table: SchedEntityTable>(_ thread: ThreadID, entities: inout Table) throws(SchedError) {

@@ -45,6 +45,8 @@ public struct SchedEntity: Sendable {
         public static let maximumCPU = CPUID(rawValue: (1 << 30) - 1)
 
         public var kind: Kind { Kind(rawValue: raw & 3).unsafelyUnwrapped }
+        /// The CPU it is queued or running on (meaningless when detached).
+        public var cpu: CPUID { CPUID(rawValue: raw >> 2) }
     }
 
     /// The class that decides its queue and slice; updated when it is

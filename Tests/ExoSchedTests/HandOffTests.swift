@@ -114,4 +114,70 @@ struct HandOffTests {
         try harness.enqueue(1)                       // links were reset: it queues cleanly
         #expect(harness.queue.verify(entities: harness.entities) == nil)
     }
+
+    @Test func lazyHandOffIsAdmittedOnlyWhenNobodyWaits() throws {
+        var harness = QueueHarness(threads: 5)
+        try harness.enqueue(0)
+        #expect(harness.pick() == 0)
+        #expect(harness.queue.admitsLazyHandOff(to: 1, entities: harness.entities))   // detached
+        #expect(harness.queue.admitsLazyHandOff(to: 0, entities: harness.entities))   // the slice's owner
+        try harness.entities.pin(3, to: 1)
+        #expect(!harness.queue.admitsLazyHandOff(to: 3, entities: harness.entities))  // pinned elsewhere
+        try harness.enqueue(2)
+        #expect(!harness.queue.admitsLazyHandOff(to: 1, entities: harness.entities))  // someone waits
+        #expect(!harness.queue.admitsLazyHandOff(to: 2, entities: harness.entities))
+        var idle = QueueHarness(threads: 2)
+        #expect(!idle.queue.admitsLazyHandOff(to: 1, entities: idle.entities))        // no slice to lend
+    }
+
+    @Test func settleChargesTheSliceOwnerLikeAnEagerHandOff() throws {
+        // The same history, one queue handing off eagerly, one lazily and
+        // settled later: the records end the same.
+        var eager = QueueHarness(threads: 3)
+        var lazy = QueueHarness(threads: 3)
+        try eager.queue.beginRunning(0, now: 0, entities: &eager.entities)
+        try lazy.queue.beginRunning(0, now: 0, entities: &lazy.entities)
+        eager.queue.tryHandOff(to: 1, now: 7 * us, entities: &eager.entities)
+        // Lazily: thread 1 runs, the queue still records thread 0.
+        #expect(lazy.queue.current == 0)
+        lazy.queue.settle(running: 1, now: 7 * us, entities: &lazy.entities)
+        #expect(lazy.queue.current == 1 && eager.queue.current == 1)
+        #expect(lazy.entities[0].location == .detached && lazy.entities[1].location == .running(0))
+        #expect(lazy.entities[0].runtime == eager.entities[0].runtime)
+        #expect(lazy.entities[0].predictor == eager.entities[0].predictor)
+        #expect(lazy.queue.verify(entities: lazy.entities) == nil)
+        // Settling again for the recorded thread changes nothing.
+        let before = lazy.entities[1].runtime
+        lazy.queue.settle(running: 1, now: 9 * us, entities: &lazy.entities)
+        #expect(lazy.queue.current == 1 && lazy.entities[1].runtime == before)
+    }
+
+    @Test func aChainOfLazyHandOffsChargesTheOwnerTheWholeChain() throws {
+        var harness = QueueHarness(threads: 3)
+        try harness.queue.beginRunning(0, now: 0, entities: &harness.entities)
+        // 0 → 1 → 0 → 1 lazily (no queue calls), then settled with 1 running.
+        harness.queue.settle(running: 1, now: 40 * us, entities: &harness.entities)
+        #expect(harness.entities[0].runtime == 40 * us)
+        #expect(harness.entities[0].currentBurst == 0)       // its burst went into the predictor
+        #expect(harness.queue.current == 1)
+        // A reply back to the recorded thread needs no settling at all.
+        harness.queue.settle(running: 1, now: 50 * us, entities: &harness.entities)
+        #expect(harness.queue.current == 1 && harness.entities[1].runtime == 0)
+    }
+
+    @Test func aLoneThreadsExpiredSliceIsRenewedAndCharged() throws {
+        var harness = QueueHarness(threads: 2)
+        try harness.queue.beginRunning(0, now: 0, entities: &harness.entities)
+        let slice = SchedulerParameters.standard.timeSlice(for: harness.entities[0].schedClass)
+        #expect(!harness.queue.renewSliceIfExpired(now: slice - 1, entities: &harness.entities))
+        #expect(harness.queue.renewSliceIfExpired(now: slice + 5, entities: &harness.entities))
+        #expect(harness.entities[0].runtime == slice + 5)
+        #expect(harness.entities[0].currentBurst == slice + 5)
+        let deadline = try #require(harness.queue.preemptionDeadline)
+        #expect(deadline > slice + 5)                        // a slice ahead, not in the past
+        // With a thread waiting the slice is not renewed: it is preempted.
+        try harness.enqueue(1)
+        #expect(!harness.queue.renewSliceIfExpired(now: 10 * slice, entities: &harness.entities))
+        #expect(harness.queue.shouldPreempt(now: 10 * slice))
+    }
 }

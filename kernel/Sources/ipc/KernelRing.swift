@@ -1,6 +1,7 @@
 import Synchronization
 import ExoIPC
 import ExoKit
+import ExoSched
 import ExoMemory
 
 /// A Fusion Ring the kernel owns: zeroed pages (which processes map shared

@@ -148,6 +148,10 @@ enum Scheduler {
         precondition(lock.isHeldHere, "makeReady needs the scheduler lock")
         Threads.table[thread.index].state = .ready
         let now = Clock.nanosecondsSinceBoot()
+        // A slice's owner that handed off lazily is still recorded as
+        // running on its CPU's queue: that record is settled first.
+        let location = entities[thread].location
+        if location.kind == .running { settle(cpu: Int(location.cpu.rawValue), now: now) }
         let me = SMP.currentIndex
         let target = SMP.count > 1 ? balancer.placement(forWaking: entities[thread], loads: onlineLoads()).index : me
         do { try queues[target].enqueue(thread, waitingSince: now, entities: &entities) } catch {
@@ -255,6 +259,7 @@ enum Scheduler {
         let cpu = SMP.currentIndex
         let now = Clock.nanosecondsSinceBoot()
         let previous = running(on: cpu)
+        settle(cpu: cpu, now: now)
         let state = Threads.table[previous.index].state
         if previous != idleThreads[cpu] {
             let reason: SwitchOutReason = state == .running ? (yielding[cpu] ? .yielded : .preempted)
@@ -296,6 +301,18 @@ enum Scheduler {
     /// queue owes the CPU to someone else or `target` may not run here.
     /// Returns, lock held, once someone wakes the caller (or hands back).
     ///
+    /// Lazy when nobody waits here (`RunQueue.admitsLazyHandOff`): the
+    /// switch alone, states and machine context, and the run queue is not
+    /// told: `target` runs on the slice of the thread the queue records as
+    /// running (the slice's owner, the first caller of a call chain), and
+    /// `settle` charges the owner and makes the running thread the queue's
+    /// before anything reads the record: the next reschedule, a wakeup of
+    /// the owner, an eager handoff. A call/reply ping-pong then never
+    /// touches the queue or the burst predictor between two timer ticks,
+    /// and the burst the owner is charged is the chain's. (Liedtke's lazy
+    /// scheduling; seL4 lets a server run on its client's scheduling
+    /// context the same way.)
+    ///
     /// Inlined into its few callers (IPC call/reply, benchmarks): their
     /// frame is saved once, not once per switch on top of the register
     /// window. Lock held, interrupts off.
@@ -303,14 +320,39 @@ enum Scheduler {
     static func handOff(to target: ThreadID) {
         assert(lock.isHeldHere && !CPU.interruptsEnabled, "handOff needs the scheduler lock")
         let cpu = SMP.currentIndex
+        let incoming = Threads.table + target.index
+        guard incoming.pointee.state == .blocked,
+              queues[cpu].admitsLazyHandOff(to: target, entities: entities) else {
+            handOffEagerly(to: target, cpu: cpu)
+            return
+        }
+        let outgoing = Threads.table + current.index
+        outgoing.pointee.state = .blocked
+        incoming.pointee.state = .running
+        setRunning(target)
+        switchContext(from: outgoing, to: incoming)
+    }
+
+    /// The handoff through the run queue (`tryHandOff`: the caller's burst
+    /// ends here, `target` gets a slice of its own), when threads wait on
+    /// this CPU or `target` is recorded elsewhere; an ordinary wakeup and
+    /// block when the queue refuses it.
+    @inline(never)
+    private static func handOffEagerly(to target: ThreadID, cpu: Int) {
         let now = Clock.nanosecondsSinceBoot()
+        settle(cpu: cpu, now: now)
+        let incoming = Threads.table + target.index
+        if incoming.pointee.state == .blocked {
+            let location = entities[target].location
+            if location.kind == .running { settle(cpu: Int(location.cpu.rawValue), now: now) }
+        }
         // Checks: the target waits for us, and the queue admits it (which
         // also refuses the idle thread: it is never the queue's current
         // thread, so `tryHandOff` finds no running thread to hand off).
-        let incoming = Threads.table + target.index
         guard incoming.pointee.state == .blocked,
               let previous = queues[cpu].tryHandOff(to: target, now: now, entities: &entities) else {
-            handOffRefused(to: target)
+            wake(target)
+            block()
             return
         }
         let outgoing = Threads.table + previous.index
@@ -320,10 +362,11 @@ enum Scheduler {
         switchContext(from: outgoing, to: incoming)
     }
 
-    @inline(never)
-    private static func handOffRefused(to target: ThreadID) {
-        wake(target)
-        block()
+    /// Brings `cpu`'s run-queue record of its running thread up to date
+    /// after lazy handoffs (`handOff`). Lock held.
+    @inline(__always)
+    private static func settle(cpu: Int, now: UInt64) {
+        queues[cpu].settle(running: running(on: cpu), now: now, entities: &entities)
     }
 
     /// An idle CPU takes a waiting thread from the busiest one.
@@ -366,6 +409,7 @@ enum Scheduler {
             if !idle { preemptions &+= 1 }
             reschedule()
         } else {
+            if isTimer { queues[cpu].renewSliceIfExpired(now: now, entities: &entities) }
             armNearestEvent(cpu: cpu, now: now)
         }
     }

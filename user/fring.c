@@ -80,6 +80,14 @@ long fring_grant(int ring, const void *data, size_t length, unsigned flags)
     return fring_syscall6(SYS_fring_grant, ring, (long)data, (long)length, flags, 0, 0);
 }
 
+long fring_grant_call(int ring, const void *data, size_t length, int reply_ring, void *reply,
+                      size_t reply_capacity)
+{
+    long r = fring_syscall6(SYS_fring_grant_call, ring, (long)data, (long)length, reply_ring, (long)reply,
+                            (long)reply_capacity);
+    return r >= 0 ? (r & 0xFFFF) : r;
+}
+
 void *fring_grant_map(int ring, uint32_t id)
 {
     long r = fring_syscall6(SYS_fring_grant_map, ring, id, 0, 0, 0, 0);

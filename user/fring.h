@@ -8,7 +8,7 @@
  *     FRING_SEND, FRING_RECEIVE, FRING_GRANT, FRING_TRANSFER
  * fring_dup makes a weaker copy; fring_close drops one.
  *
- * The calls are Exo's system calls 400-414 (unassigned on Linux x86_64,
+ * The calls are Exo's system calls 400-416 (unassigned on Linux x86_64,
  * where they fail with ENOSYS). Each returns -1 and sets errno on failure,
  * like the C library's wrappers. The layout of a mapped ring (fring_map) is
  * ExoIPC's RingLayout.
@@ -30,6 +30,7 @@
 enum {
     FRING_SEND = 1, FRING_RECEIVE = 2, FRING_GRANT = 4, FRING_TRANSFER = 8, FRING_ALL = 15,
     FRING_MULTI_PRODUCER = 1,      /* fring_create flags */
+    FRING_MAP_GRANTS = 2,          /* fring_create: grants mapped as they are received (see fring_grant) */
     FRING_BLOCK = 1,               /* fring_send / fring_recv flags */
     FRING_GRANT_MOVE = 2,          /* fring_grant: move the pages (see there) */
     FRING_INLINE_MAX = 56,
@@ -41,7 +42,7 @@ enum {
     SYS_fring_create = 400, SYS_fring_map, SYS_fring_send, SYS_fring_recv, SYS_fring_call,
     SYS_fring_wait, SYS_fring_wake, SYS_fring_dup, SYS_fring_close,
     SYS_fring_grant, SYS_fring_grant_map, SYS_fring_send_handle, SYS_fring_accept_handle,
-    SYS_fring_send_batch, SYS_fring_recv_batch, SYS_fring_wake_wait,
+    SYS_fring_send_batch, SYS_fring_recv_batch, SYS_fring_wake_wait, SYS_fring_grant_call,
 };
 
 enum { FRING_BATCH_MAX = 64 };     /* messages per batch call */
@@ -66,6 +67,7 @@ struct fring_grant {
     uint32_t id;
     uint32_t reserved;
     uint64_t length;
+    uint64_t address;              /* on a FRING_MAP_GRANTS ring: where the bytes are mapped; else 0 */
 };
 
 /* A new ring of `capacity` slots (a power of two, 2..32768; ENOMEM past the
@@ -307,6 +309,23 @@ long fring_grant(int ring, const void *data, size_t length, unsigned flags);
 /* Maps a received grant read-only; returns its first byte. munmap of the
  * whole pages releases it. EPIPE: the sender died before it was mapped. */
 void *fring_grant_map(int ring, uint32_t id);
+
+/* fring_call with a grant as the request: the bytes at [data, data + length)
+ * go zero-copy, shared and read-only (as fring_grant without flags), the
+ * CPU goes straight to a receiver waiting on `ring`, and the caller waits
+ * for the reply on `reply_ring` (its length is returned). The buffer is the
+ * receiver's to read until it replies.
+ *
+ * On a ring created with FRING_MAP_GRANTS, fring_recv and fring_call map a
+ * grant as they take it: the struct fring_grant received carries the
+ * address of its first byte (no fring_grant_map), mapped read-only in the
+ * receiver's grant window for that ring. The window is revoked (unmapped)
+ * at the receiver's next fring_recv or fring_call receive on the ring,
+ * where the next grant takes its place (without new page tables or a new
+ * mapping when it has the same number of pages). mprotect cannot make a
+ * grant's pages writable (EACCES). */
+long fring_grant_call(int ring, const void *data, size_t length, int reply_ring, void *reply,
+                      size_t reply_capacity);
 
 /* Passes a copy of `handle` with `rights` (its own must include
  * FRING_TRANSFER and every right passed) over `ring`. */

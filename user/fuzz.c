@@ -602,24 +602,25 @@ static void sandbox(void)
         own_fds[own_count++] = f;
     own_fds[own_count++] = AT_FDCWD;
     /* Two Fusion Rings (Exo; ENOSYS on Linux) for the fring calls. */
-    own_rings[0] = (int)syscall(400, 8, 0);
+    own_rings[0] = (int)syscall(400, 8, 2);      /* maps grants at receive */
     own_rings[1] = (int)syscall(400, 4, 1);
 }
 
-/* Exo's Fusion Ring calls (400-415) with hostile arguments. A moving grant
+/* Exo's Fusion Ring calls (400-416) with hostile arguments. A moving grant
  * (flag 2) unmaps what it sends, so it may only name the fuzzer's region,
  * like the memory calls. */
 static long fring_call_random(void)
 {
-    long nr = 400 + (long)below(16);
+    long nr = 400 + (long)below(17);
     uint64_t handle = below(4) ? (uint64_t)own_rings[below(2)] : (uint64_t)(int64_t)fd();
     uint64_t a[6] = {handle, pointer(), length(), below(2) ? below(4) : integer(), pointer(), length()};
     switch (nr) {
     case 400: /* create */
         a[0] = below(2) ? 1u << below(18) : integer();
-        a[1] = below(2) ? below(2) : integer();
+        a[1] = below(2) ? below(4) : integer();
         break;
     case 404: /* call: the reply handle */
+    case 416: /* grant_call: the reply handle */
         a[3] = below(4) ? (uint64_t)own_rings[below(2)] : integer();
         break;
     case 415: /* wake_wait: the ring waited on */

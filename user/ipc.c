@@ -764,6 +764,8 @@ static void grant_rules(void)
     const char *seen = fring_grant_map(ring, g.id);
     CHECK("fring_grant_map_same_bytes", seen && strcmp(seen, "granted bytes") == 0 && seen != page + 100);
     CHECK_ERR("fring_grant_map_twice", grant_map_raw(ring, g.id), EBADF);
+    CHECK_ERR("fring_grant_map_no_mprotect_write",
+              mprotect((void *)((uintptr_t)seen & ~4095ul), 4096, PROT_READ | PROT_WRITE), EACCES);
     CHECK_ERR("fring_grant_map_never_sent", grant_map_raw(ring, 999999), EBADF);
     /* read-only for the receiver: a write kills a child that tries */
     pid_t pid = fork();
@@ -800,6 +802,133 @@ static void grant_sender_dies(void)
 
 /* A ring made after fork reaches the child only as a handle sent over a
  * ring the child already has; the child then answers on it. */
+/* Whether reading `address` kills a forked child with SIGSEGV. */
+static int read_faults(const volatile char *address)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        (void)*address;
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
+/* fring_grant_call to a FRING_MAP_GRANTS ring: the receiver finds each
+ * grant mapped (address in the descriptor), in one window per ring that
+ * the next grant of the same size reuses in place; a grant of another size
+ * moves the window, a data message revokes it. Read-only: neither a write
+ * nor mprotect(PROT_WRITE) gets through. The pages outlive their sender. */
+static void grant_call_mapped(void)
+{
+    enum { ROUNDS = 200 };
+    int ring = fring_create(4, FRING_MAP_GRANTS), acks = fring_create(4, 0);
+    CHECK("fring_create_map_grants", ring > 0 && acks > 0);
+    static unsigned char small[4096] __attribute__((aligned(4096)));
+    static unsigned char large[3 * 4096] __attribute__((aligned(4096)));
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The sender: ROUNDS grants of one page, each with its own byte,
+         * then one of three pages; each ack carries what the receiver saw.
+         * Then the count of wrong acks as a data message. */
+        int bad = 0;
+        for (int i = 0; i < ROUNDS; i++) {
+            memset(small, i & 0xFF, sizeof small);
+            unsigned char seen = 0;
+            if (fring_grant_call(ring, small + 10, 4000, acks, &seen, 1) != 1 || seen != (unsigned char)(i ^ 0x5A))
+                bad++;
+        }
+        memset(large, 0xC3, sizeof large);
+        unsigned char seen = 0;
+        if (fring_grant_call(ring, large, sizeof large, acks, &seen, 1) != 1 || seen != 0xC3)
+            bad++;
+        fring_send(ring, &bad, sizeof bad, FRING_BLOCK);
+        _exit(0);
+    }
+    struct fring_grant g = {0};
+    int type = 0;
+    long got = fring_recv(ring, &g, sizeof g, FRING_BLOCK, &type);
+    CHECK("fring_map_grants_descriptor", got == sizeof g && type == FRING_TYPE_GRANT && g.length == 4000
+                                          && g.address != 0 && (g.address & 4095) == 10);
+    uint64_t first = g.address;
+    int same_window = 1, right_bytes = 1;
+    for (int i = 0; i < ROUNDS; i++) {
+        const volatile unsigned char *data = (const volatile unsigned char *)g.address;
+        if (g.address != first)
+            same_window = 0;
+        if (data[0] != (unsigned char)i || data[3999] != (unsigned char)i)
+            right_bytes = 0;
+        unsigned char ack = (unsigned char)(data[0] ^ 0x5A);
+        if (i == 0) {
+            CHECK_ERR("fring_grant_window_no_mprotect_write",
+                      mprotect((void *)(g.address & ~4095ul), 4096, PROT_READ | PROT_WRITE), EACCES);
+            pid_t writer = fork();
+            if (writer == 0) {
+                *(volatile unsigned char *)data = 1;
+                _exit(0);
+            }
+            int status = 0;
+            waitpid(writer, &status, 0);
+            CHECK("fring_grant_window_read_only", WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+        }
+        got = fring_call(acks, &ack, 1, ring, &g, sizeof g);
+        if (got != sizeof g)
+            break;
+    }
+    CHECK("fring_map_grants_window_reused", same_window);
+    CHECK("fring_map_grants_bytes_each_round", right_bytes);
+    CHECK("fring_map_grants_larger_grant", got == sizeof g && g.length == sizeof large && g.address != 0);
+    const volatile unsigned char *large_seen = (const volatile unsigned char *)g.address;
+    unsigned char ack = large_seen[0];
+    CHECK("fring_map_grants_large_bytes", large_seen[0] == 0xC3 && large_seen[sizeof large - 1] == 0xC3);
+    fring_send(acks, &ack, 1, FRING_BLOCK);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK("fring_map_grants_pages_outlive_sender", large_seen[0] == 0xC3 && large_seen[sizeof large - 1] == 0xC3);
+    int bad = -1;
+    got = fring_recv(ring, &bad, sizeof bad, FRING_BLOCK, &type);
+    CHECK("fring_map_grants_sender_saw_its_acks", got == sizeof bad && type == FRING_TYPE_DATA && bad == 0
+                                                   && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK("fring_map_grants_revoked_by_next_receive", read_faults((const volatile char *)large_seen));
+    fring_close(ring);
+    fring_close(acks);
+}
+
+/* fring_grant_call's refusals, and a sender killed with its grant in the
+ * ring: the receiver of a mapping ring gets EPIPE, not a mapping. */
+static void grant_call_rules(void)
+{
+    static char page[4096] __attribute__((aligned(4096))) = "x";
+    int ring = fring_create(4, FRING_MAP_GRANTS), acks = fring_create(4, 0);
+    int no_grant = fring_dup(ring, FRING_SEND | FRING_RECEIVE), no_receive = fring_dup(acks, FRING_SEND);
+    char reply[8];
+    CHECK_ERR("fring_grant_call_bad_handle", fring_grant_call(9999, page, 100, acks, reply, 8), EBADF);
+    CHECK_ERR("fring_grant_call_without_grant_right", fring_grant_call(no_grant, page, 100, acks, reply, 8), EPERM);
+    CHECK_ERR("fring_grant_call_reply_without_receive_right",
+              fring_grant_call(ring, page, 100, no_receive, reply, 8), EPERM);
+    CHECK_ERR("fring_grant_call_zero_length", fring_grant_call(ring, page, 0, acks, reply, 8), EINVAL);
+    CHECK_ERR("fring_grant_call_unmapped", fring_grant_call(ring, (void *)0x10000, 100, acks, reply, 8), EFAULT);
+    CHECK_ERR("fring_grant_call_kernel_address",
+              fring_grant_call(ring, (void *)0x400000000000, 100, acks, reply, 8), EFAULT);
+    CHECK("fring_grant_call_nothing_sent", fring_recv(ring, reply, sizeof reply, 0, NULL) == -1 && errno == EAGAIN);
+    pid_t pid = fork();
+    if (pid == 0) {
+        fring_grant_call(ring, page, sizeof page, acks, reply, 1);   /* nobody answers */
+        _exit(0);
+    }
+    fring_wait(ring, 0);                         /* until its grant is in the ring */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    struct fring_grant g = {0};
+    CHECK_ERR("fring_map_grants_sender_killed_epipe", fring_recv(ring, &g, sizeof g, 0, NULL), EPIPE);
+    CHECK_ERR("fring_map_grants_then_empty", fring_recv(ring, &g, sizeof g, 0, NULL), EAGAIN);
+    fring_close(no_grant);
+    fring_close(no_receive);
+    fring_close(ring);
+    fring_close(acks);
+}
+
 static void handle_passing(void)
 {
     int control = fring_create(4, 0);
@@ -898,6 +1027,8 @@ int main(void)
     grant_rules();
     grant_sender_dies();
     grant_move();
+    grant_call_mapped();
+    grant_call_rules();
     mixed_sizes();
     batches();
     handle_passing();

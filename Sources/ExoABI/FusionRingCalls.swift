@@ -1,4 +1,4 @@
-/// Exo's own system calls: Fusion Ring IPC (ExoIPC). Numbers 400...415 lie in
+/// Exo's own system calls: Fusion Ring IPC (ExoIPC). Numbers 400...416 lie in
 /// 335...423, which x86_64 Linux never assigns (those are other
 /// architectures' 32-bit time calls), so a program can probe for Exo: Linux
 /// answers ENOSYS. user/include/fring.h has the C side.
@@ -51,6 +51,12 @@ extension SyscallNumber {
     /// `wait_handle`'s ring may hold a message (the reply). Like a futex
     /// wait it may return early; the caller re-checks its ring.
     public static let fringWakeWait = SyscallNumber(rawValue: 415)
+    /// fring_grant_call(handle, address, length, reply_handle, reply_buffer,
+    /// reply_capacity) → like fring_call: the request is a shared,
+    /// read-only grant of [address, address + length) (as fring_grant),
+    /// the CPU goes straight to a receiver waiting on `handle`, and the
+    /// caller waits for the reply.
+    public static let fringGrantCall = SyscallNumber(rawValue: 416)
 
     /// The Exo call's name, for traces.
     public var exoName: StaticString? {
@@ -71,6 +77,7 @@ extension SyscallNumber {
         case 413: "fring_send_batch"
         case 414: "fring_recv_batch"
         case 415: "fring_wake_wait"
+        case 416: "fring_grant_call"
         default: nil
         }
     }

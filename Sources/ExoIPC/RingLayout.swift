@@ -66,7 +66,13 @@ public struct RingFlags: OptionSet, Sendable {
     /// compare-and-swap on the tail); otherwise exactly one may.
     public static let multiProducer = RingFlags(rawValue: 1 << 0)
 
-    public static let all: RingFlags = [.multiProducer]
+    /// Grants are mapped into the receiver as it takes them (fring_recv,
+    /// fring_call): the descriptor it gets carries the address, and the
+    /// mapping is revoked at its next receive on the ring. A kernel-side
+    /// option: the kernel keeps its own copy, not the header's.
+    public static let mapsGrants = RingFlags(rawValue: 1 << 1)
+
+    public static let all: RingFlags = [.multiProducer, .mapsGrants]
 }
 
 /// What a slot carries.

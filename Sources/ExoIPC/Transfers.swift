@@ -1,13 +1,21 @@
 /// The payload of a `.grant` slot: which in-flight grant, and its size.
 /// 16 bytes, little-endian: id (UInt32), reserved (UInt32), length (UInt64).
 public struct GrantDescriptor: Equatable, Sendable {
-    public static let size = 16
+    public static let size = 24
+    /// Where `address` sits in the payload: the kernel writes it there when
+    /// it maps the grant as the receiver takes it.
+    public static let addressOffset = 16
     public let id: UInt32
     public let length: UInt64
+    /// The first byte of the grant in the receiver, once mapped at receive
+    /// (rings created with `mapsGrants`); 0 as sent, and for a grant the
+    /// receiver maps itself (fring_grant_map).
+    public let address: UInt64
 
-    public init(id: UInt32, length: UInt64) {
+    public init(id: UInt32, length: UInt64, address: UInt64 = 0) {
         self.id = id
         self.length = length
+        self.address = address
     }
 
     public func encode(into buffer: UnsafeMutableRawBufferPointer) {
@@ -15,13 +23,16 @@ public struct GrantDescriptor: Equatable, Sendable {
         buffer.storeBytes(of: id.littleEndian, toByteOffset: 0, as: UInt32.self)
         buffer.storeBytes(of: 0, toByteOffset: 4, as: UInt32.self)
         buffer.storeBytes(of: length.littleEndian, toByteOffset: 8, as: UInt64.self)
+        buffer.storeBytes(of: address.littleEndian, toByteOffset: Self.addressOffset, as: UInt64.self)
     }
 
     /// Decodes a received payload; `.corrupt` if it is not one.
     public static func decode(_ payload: UnsafeRawBufferPointer) throws(IPCError) -> GrantDescriptor {
         guard payload.count == size else { throw .corrupt }
         return GrantDescriptor(id: UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: 0, as: UInt32.self)),
-                               length: UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+                               length: UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                               address: UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: addressOffset,
+                                                                                   as: UInt64.self)))
     }
 }
 

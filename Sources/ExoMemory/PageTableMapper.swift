@@ -313,6 +313,29 @@ public struct PageTableMapper<Memory: PageTableMemory> {
         setEntry(in: found.tables[found.level], at: address.index(at: found.level), entry)
     }
 
+    /// Points the present leaf of `size` at `virtual` to `physical` with
+    /// `flags`, in one walk: an unmap and a map of the same page without
+    /// freeing or allocating a table. Returns the physical page it mapped
+    /// before. The caller flushes the TLB for `virtual`.
+    ///
+    /// Errors (nothing changed after any): those of `unmap`, and
+    /// `.misaligned(physical)` / `.outOfRange(physical)` as for `map`.
+    public mutating func replace(virtual: UInt64, physical: UInt64, size: PageSize,
+                                 flags: PageFlags) throws(MemoryError) -> UInt64 {
+        let address = VirtualAddress(virtual)
+        guard physical & (size.bytes - 1) == 0 else { throw .misaligned(physical) }
+        guard physical < Self.physicalAddressLimit else { throw .outOfRange(physical) }
+        let found = try existingLeaf(address, size: size)
+
+        // Point of no return.
+        var newFlags = flags.union(.present)
+        if size == .large { newFlags.insert(.huge) } else { newFlags.remove(.huge) }
+        widenIntermediates(above: found.level, of: address, in: found.tables, for: flags)
+        setEntry(in: found.tables[found.level], at: address.index(at: found.level),
+                 PageTableEntry(physicalAddress: physical, flags: newFlags))
+        return Self.pageAddress(of: found.entry, at: found.level)
+    }
+
     /// Replaces the 2 MiB leaf that starts at `virtual` with a page table of
     /// 512 4 KiB leaves mapping the same physical range with the same flags
     /// (minus huge), so part of it can be unmapped or re-protected; the

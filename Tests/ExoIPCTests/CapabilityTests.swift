@@ -115,9 +115,9 @@ struct TransferTableTests {
 
     @Test func grantDescriptorRoundTripsAndRejectsWrongSizes() throws {
         var bytes = [UInt8](repeating: 0, count: GrantDescriptor.size)
-        bytes.withUnsafeMutableBytes { GrantDescriptor(id: 42, length: 65_536).encode(into: $0) }
+        bytes.withUnsafeMutableBytes { GrantDescriptor(id: 42, length: 65_536, address: 0x7000_0000).encode(into: $0) }
         let decoded = try bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws in try GrantDescriptor.decode(raw) }
-        #expect(decoded == GrantDescriptor(id: 42, length: 65_536))
+        #expect(decoded == GrantDescriptor(id: 42, length: 65_536, address: 0x7000_0000))
         #expect(throws: IPCError.corrupt) {
             try bytes.dropLast().withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws in try GrantDescriptor.decode(raw) }
         }

@@ -289,6 +289,25 @@ struct PageTableMapperTests {
         #expect(intermediateEntries(mapper, 0x1000).allSatisfy { $0.flags.contains(.user) })
     }
 
+    @Test func replacePointsALeafElsewhereInOneStep() throws {
+        var (mapper, memory) = try makeMapper()
+        try mapper.map(virtual: 0x1000, physical: 0x9000, size: .small, flags: [.user, .noExecute])
+        let tables = memory.liveTablePages
+        let old = try mapper.replace(virtual: 0x1000, physical: 0x7000, size: .small, flags: [.user, .noExecute])
+        #expect(old == 0x9000)
+        #expect(mapper.translate(0x1234) == Translation(physicalAddress: 0x7234,
+                                                        flags: [.present, .user, .noExecute], size: .small))
+        #expect(memory.liveTablePages == tables, "no table allocated or freed")
+        // Nothing there, or a misaligned frame: refused, nothing changed.
+        #expect(throws: MemoryError.notMapped(0x2000)) {
+            _ = try mapper.replace(virtual: 0x2000, physical: 0x7000, size: .small, flags: [])
+        }
+        #expect(throws: MemoryError.misaligned(0x7001)) {
+            _ = try mapper.replace(virtual: 0x1000, physical: 0x7001, size: .small, flags: [])
+        }
+        #expect(mapper.translate(0x1000)?.physicalAddress == 0x7000)
+    }
+
     // MARK: Errors
 
     @Test func mappingOverAMappingIsRefused() throws {

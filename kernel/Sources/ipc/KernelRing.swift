@@ -27,6 +27,9 @@ final class KernelRing {
 
     /// Who pays for the pages (nil: a kernel ring, unbounded).
     let quota: RingQuota?
+    /// `RingFlags.mapsGrants`, kept here: the header's copy is the
+    /// processes' to scribble on.
+    let mapsGrants: Bool
 
     init(capacity: Int, flags: RingFlags, quota: RingQuota? = nil) throws(Errno) {
         guard capacity >= RingLayout.minimumCapacity, capacity <= RingLayout.maximumCapacity,
@@ -34,6 +37,7 @@ final class KernelRing {
         let pages = (RingLayout.bytes(capacity: capacity) + Self.pageSize - 1) / Self.pageSize
         try quota?.reserve(pages)
         self.quota = quota
+        mapsGrants = flags.contains(.mapsGrants)
         var order = 0
         while 1 << order < pages { order += 1 }
         // Contiguous, so the kernel sees one range through the direct map;

@@ -42,6 +42,14 @@ final class UserAddressSpace {
         /// MAP_SHARED anonymous memory: fork shares its frames writable
         /// instead of copying them on write.
         var isShared = false
+        /// Whether mprotect may add write access: not for another
+        /// process's pages shared read-only (a grant), which write access
+        /// would let this process change under their owner (Linux's
+        /// VM_MAYWRITE; EACCES).
+        var mayWrite = true
+        /// A ring's grant window (`mapGrantWindow`): the kernel replaces
+        /// its pages at the ring's next receive.
+        var isGrantWindow = false
     }
 
     private var mapper: PageTableMapper<DirectMapTableMemory>
@@ -158,6 +166,10 @@ final class UserAddressSpace {
             covered += min(region.end, range.upperBound) - max(region.start, range.lowerBound)
         }
         guard covered == range.upperBound - range.lowerBound else { throw .outOfMemory }
+        if protection.contains(.write),
+           regions.contains(where: { $0.start < range.upperBound && range.lowerBound < $0.end && !$0.mayWrite }) {
+            throw .accessDenied
+        }
         splitRegions(at: range)
         for index in regions.indices where range.lowerBound <= regions[index].start && regions[index].end <= range.upperBound {
             regions[index].protection = protection
@@ -293,7 +305,17 @@ final class UserAddressSpace {
         let length = UInt64(frames.count) * Self.pageSize
         guard let start = findFreeRange(length: length) else { throw .outOfMemory }
         let protection: Protection = writable ? [.read, .write] : [.read]
-        addRegion(Region(start: start, end: start + length, protection: protection, isShared: !isPrivate))
+        addRegion(Region(start: start, end: start + length, protection: protection, isShared: !isPrivate,
+                         mayWrite: writable))
+        try mapFrames(frames, at: start, protection: protection, isPrivate: isPrivate)
+        return start
+    }
+
+    /// Maps `frames` at `start` (a region already covers them, with no
+    /// page present), each with a reference of the mapping's own. On
+    /// failure the whole range goes, region included. Lock held.
+    private func mapFrames(_ frames: [UInt64], at start: UInt64, protection: Protection,
+                           isPrivate: Bool) throws(Errno) {
         for (index, frame) in frames.enumerated() {
             // The caller holds one reference of its own (ring, grant):
             // more means the frame is also mapped elsewhere.
@@ -302,12 +324,92 @@ final class UserAddressSpace {
                 try mapper.map(virtual: start + UInt64(index) * Self.pageSize, physical: frame, size: .small,
                                flags: leafFlags(protection, shared: copyOnWrite))
             } catch {
-                removeRange(start..<start + length)      // drops the references taken so far
+                removeRange(start..<start + UInt64(frames.count) * Self.pageSize)   // drops the references taken so far
                 throw .outOfMemory
             }
             _ = FrameReferences.retain(frame)
         }
+    }
+
+    // MARK: Grant windows
+
+    /// Where the grant last taken from a ring that maps grants at receive
+    /// is mapped (read-only), until the next receive on that ring revokes
+    /// it. One per ring, at most `grantWindowLimit` per address space.
+    struct GrantWindow {
+        let ring: ObjectIdentifier
+        let range: Range<UInt64>
+    }
+
+    /// Oldest first: a ring beyond the limit revokes the oldest window.
+    private var grantWindows: [GrantWindow] = []
+    static let grantWindowLimit = 8
+
+    /// Maps `frames` read-only as `ring`'s grant window, revoking the grant
+    /// the window held. While the window stands as the kernel left it (the
+    /// process may have unmapped or remapped it: then it is left alone)
+    /// and the size matches, the new frames replace the old in place: no
+    /// region changes, no range to find. Returns the window's start. Lock
+    /// held.
+    func mapGrantWindow(frames: [UInt64], for ring: ObjectIdentifier) throws(Errno) -> UInt64 {
+        let length = UInt64(frames.count) * Self.pageSize
+        if let index = grantWindows.firstIndex(where: { $0.ring == ring }) {
+            let window = grantWindows.remove(at: index)
+            if standsIntact(window) {
+                if window.range.upperBound - window.range.lowerBound == length,
+                   replaceFrames(in: window.range, with: frames) {
+                    grantWindows.append(window)
+                    return window.range.lowerBound
+                }
+                removeRange(window.range)
+            }
+        }
+        if grantWindows.count >= Self.grantWindowLimit { revoke(grantWindows.removeFirst()) }
+        guard let start = findFreeRange(length: length) else { throw .outOfMemory }
+        addRegion(Region(start: start, end: start + length, protection: [.read], isShared: true, mayWrite: false,
+                         isGrantWindow: true))
+        try mapFrames(frames, at: start, protection: [.read], isPrivate: false)
+        grantWindows.append(GrantWindow(ring: ring, range: start..<start + length))
         return start
+    }
+
+    /// The window's pages pointed at `frames`, one walk each (the old
+    /// frames' references dropped, the new ones taken), then one TLB
+    /// flush. A page the process emptied (madvise) is mapped afresh; false
+    /// only when that fails for want of a table page, and the caller then
+    /// removes the whole range (each page mapped holds its reference).
+    private func replaceFrames(in range: Range<UInt64>, with frames: [UInt64]) -> Bool {
+        let flags = leafFlags([.read], shared: false)
+        defer { TLB.shootdown(range, addressSpace: root) }
+        for (index, frame) in frames.enumerated() {
+            let virtual = range.lowerBound + UInt64(index) * Self.pageSize
+            if let old = try? mapper.replace(virtual: virtual, physical: frame, size: .small, flags: flags) {
+                FrameReferences.release(old)
+            } else {
+                do { try mapper.map(virtual: virtual, physical: frame, size: .small, flags: flags) } catch {
+                    return false
+                }
+            }
+            _ = FrameReferences.retain(frame)
+        }
+        return true
+    }
+
+    /// Revokes `ring`'s grant window, if it has one. Lock held.
+    func revokeGrantWindow(for ring: ObjectIdentifier) {
+        guard let index = grantWindows.firstIndex(where: { $0.ring == ring }) else { return }
+        revoke(grantWindows.remove(at: index))
+    }
+
+    private func revoke(_ window: GrantWindow) {
+        if standsIntact(window) { removeRange(window.range) }
+    }
+
+    /// Whether the window's region is still exactly the one the kernel made.
+    private func standsIntact(_ window: GrantWindow) -> Bool {
+        regions.contains {
+            $0.isGrantWindow && $0.start == window.range.lowerBound && $0.end == window.range.upperBound
+        }
     }
 
     /// The frames under `[start, end)` (page-aligned), each present for

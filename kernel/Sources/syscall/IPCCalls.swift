@@ -31,6 +31,9 @@ extension Syscalls {
             try IPC.grant(c.a0, address: c.a1, length: c.a2, flags: FusionRingCallFlags(rawValue: c.a3))
         }
         register(.fringGrantMap) { c throws(Errno) in try IPC.mapGrant(c.a0, id: c.a1) }
+        register(.fringGrantCall) { c throws(Errno) in
+            try IPC.grantCall(c.a0, address: c.a1, length: c.a2, reply: c.a3, replyBuffer: c.a4, replyCapacity: c.a5)
+        }
         register(.fringSendHandle) { c throws(Errno) in try IPC.sendHandle(c.a0, other: c.a1, rights: c.a2) }
         register(.fringAcceptHandle) { c throws(Errno) in try IPC.acceptHandle(c.a0, id: c.a1) }
         register(.fringSendBatch) { c throws(Errno) in
@@ -152,6 +155,7 @@ enum IPC {
         return try InlineMessage.withBuffer { (raw: UnsafeMutableRawBufferPointer) throws(Errno) -> Int64 in
             let received = try ring.take(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<Int(min(capacity, 56))]),
                                          block: block, caller: thread)
+            if ring.mapsGrants { try mapOrRevokeGrant(received, payload: raw, from: ring, process: thread.process) }
             try UserMode.copyOut(buffer, from: raw.baseAddress!, length: received.length)
             return Int64(received.type.rawValue) << 16 | Int64(received.length)
         }
@@ -167,6 +171,57 @@ enum IPC {
         try send(on: ring, buffer: buffer, length: length, block: true, thread: thread)
         Scheduler.withLock { ring.passToReceiver(andWaitOn: reply, mayWait: !thread.hasDeliverableSignal) }
         return try receive(on: reply, buffer: replyBuffer, capacity: replyCapacity, block: true, thread: thread)
+    }
+
+    /// fring_grant_call: a grant as the request of a call/reply (the
+    /// zero-copy fring_call). Shared and read-only, like fring_grant
+    /// without flags; the CPU goes straight to a receiver waiting on the
+    /// ring, which, on a ring that maps grants, finds the pages mapped.
+    static func grantCall(_ raw: UInt64, address: UInt64, length: UInt64, reply replyRaw: UInt64,
+                          replyBuffer: UInt64, replyCapacity: UInt64) throws(Errno) -> Int64 {
+        let thread = UserThread.current
+        let (ring, reply) = try rings(raw, requiring: [.send, .grant], and: replyRaw, requiring: .receive,
+                                      of: thread.process)
+        _ = try sendGrant(on: ring, address: address, length: length, flags: .block, thread: thread)
+        Scheduler.withLock { ring.passToReceiver(andWaitOn: reply, mayWait: !thread.hasDeliverableSignal) }
+        return try receive(on: reply, buffer: replyBuffer, capacity: replyCapacity, block: true, thread: thread)
+    }
+
+    /// On a ring that maps grants (`RingFlags.mapsGrants`), after a take:
+    /// the caller's grant window for the ring gives up the grant it held,
+    /// and a grant just taken is redeemed and mapped there, its address
+    /// written into the descriptor the caller receives. A moved grant is
+    /// mapped writable and private on its own, as fring_grant_map would.
+    /// EPIPE when the grant's sender died first (its grants were withdrawn).
+    private static func mapOrRevokeGrant(_ received: FusionRing.Received, payload: UnsafeMutableRawBufferPointer,
+                                         from ring: KernelRing, process: Process) throws(Errno) {
+        guard let space = process.space else { return }
+        let ringID = ObjectIdentifier(ring)
+        guard received.type == .grant, received.length == GrantDescriptor.size else {
+            space.lock.withLock { space.revokeGrantWindow(for: ringID) }
+            return
+        }
+        let descriptor: GrantDescriptor
+        let grant: Grant
+        do throws(IPCError) {
+            descriptor = try GrantDescriptor.decode(UnsafeRawBufferPointer(rebasing: payload[0..<GrantDescriptor.size]))
+            grant = try Scheduler.withLockThrowing { () throws(IPCError) -> Grant in
+                try grants.redeem(descriptor.id, ring: ringID).item
+            }
+        } catch {
+            space.lock.withLock { space.revokeGrantWindow(for: ringID) }
+            throw error.errno
+        }
+        defer { grant.release() }                    // the mapping holds its own references
+        let start = try space.lock.withLock { () throws(Errno) -> UInt64 in
+            if grant.moved {
+                space.revokeGrantWindow(for: ringID)
+                return try space.mapShared(frames: grant.frames, writable: true, isPrivate: true)
+            }
+            return try space.mapGrantWindow(frames: grant.frames, for: ringID)
+        }
+        payload.storeBytes(of: (start + grant.offset).littleEndian, toByteOffset: GrantDescriptor.addressOffset,
+                           as: UInt64.self)
     }
 
     // MARK: Batches
@@ -303,8 +358,18 @@ extension IPC {
     /// Returns the grant's id.
     static func grant(_ raw: UInt64, address: UInt64, length: UInt64, flags: FusionRingCallFlags) throws(Errno) -> Int64 {
         let thread = UserThread.current
+        let ring = try ring(raw, requiring: [.send, .grant], of: thread.process)
+        let id = try sendGrant(on: ring, address: address, length: length, flags: flags, thread: thread)
+        ring.wakeReceivers()
+        return id
+    }
+
+    /// fring_grant's work, without the wakeup (a call hands the CPU over
+    /// instead): the pages pinned, the grant parked, its descriptor put on
+    /// the ring. Returns the grant's id.
+    private static func sendGrant(on ring: KernelRing, address: UInt64, length: UInt64, flags: FusionRingCallFlags,
+                                  thread: UserThread) throws(Errno) -> Int64 {
         let process = thread.process
-        let ring = try ring(raw, requiring: [.send, .grant], of: process)
         guard length > 0, length <= maximumGrant else { throw .invalidArgument }
         let moving = flags.contains(.move)
         // A move takes whole pages: part of a page would take its
@@ -324,7 +389,7 @@ extension IPC {
             grant.release()
             throw error.errno
         }
-        var payload = (UInt64(0), UInt64(0))
+        var payload = (UInt64(0), UInt64(0), UInt64(0))
         withUnsafeMutableBytes(of: &payload) { GrantDescriptor(id: id, length: length).encode(into: $0) }
         do throws(Errno) {
             try withUnsafeBytes(of: &payload) { (raw: UnsafeRawBufferPointer) throws(Errno) in
@@ -339,7 +404,6 @@ extension IPC {
         // Sent: a moved buffer leaves the sender (the grant's references
         // keep its frames; unmapping drops the sender's own).
         if moving { space.lock.withLock { space.removeRange(start..<end) } }
-        ring.wakeReceivers()
         return Int64(id)
     }
 

@@ -99,7 +99,8 @@ enum IPCFastCall {
                 replyRing._withUnsafeGuaranteedRef { replyRing -> Bool in
                     // Like the general path: EPIPE without a receiver, and
                     // no sleep for a reply nobody can send.
-                    guard sendRing.receiveEnds > 0, replyRing.sendEnds > 0 else { return false }
+                    // A reply ring that maps grants maps them in the general receive.
+                    guard sendRing.receiveEnds > 0, replyRing.sendEnds > 0, !replyRing.mapsGrants else { return false }
                     do throws(IPCError) { try sendRing.ring.send(inline: message, length: length) } catch {
                         return false        // full or corrupt: the general path waits or reports
                     }

@@ -89,7 +89,7 @@ long fring_recv(int ring, void *buffer, size_t capacity, unsigned flags, int *ty
 /* Sends a request on `ring`, then waits for the reply on `reply_ring`; the
  * CPU goes straight to a receiver waiting on `ring`. Returns the reply's
  * length. The kernel's fast path takes calls whose message is at most 56
- * bytes and whose reply buffer holds at least 56 (any inline reply fits);
+ * bytes; a reply longer than reply_capacity stays on its ring (EMSGSIZE);
  * other calls take the general path, with the same results. */
 long fring_call(int ring, const void *data, size_t length, int reply_ring, void *reply,
                               size_t reply_capacity);

@@ -912,6 +912,12 @@ static void grant_call_rules(void)
     CHECK_ERR("fring_grant_call_kernel_address",
               fring_grant_call(ring, (void *)0x400000000000, 100, acks, reply, 8), EFAULT);
     CHECK("fring_grant_call_nothing_sent", fring_recv(ring, reply, sizeof reply, 0, NULL) == -1 && errno == EAGAIN);
+    int lonely = fring_create(4, FRING_MAP_GRANTS);
+    int lonely_send = fring_dup(lonely, FRING_SEND | FRING_GRANT);
+    fring_close(lonely);                         /* no receive end left */
+    CHECK_ERR("fring_grant_call_without_receivers_epipe",
+              fring_grant_call(lonely_send, page, 100, acks, reply, 8), EPIPE);
+    fring_close(lonely_send);
     pid_t pid = fork();
     if (pid == 0) {
         fring_grant_call(ring, page, sizeof page, acks, reply, 1);   /* nobody answers */

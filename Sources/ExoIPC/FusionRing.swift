@@ -211,9 +211,12 @@ public struct FusionRing: @unchecked Sendable {
     /// `receive` into a whole 56-byte buffer: all 56 payload bytes of the
     /// slot are copied (a fixed copy, as in `send(inline:)`); the message
     /// is the first `length` of them.
+    /// A message longer than `capacity` stays (`.bufferTooSmall`), as in
+    /// `receive(into:)`.
     @inline(__always)
-    public func receive(inline payload: UnsafeMutablePointer<InlinePayload>) throws(IPCError) -> Received {
-        try take(fitting: RingLayout.inlineCapacity) { (source: UnsafeRawPointer, _: Int) in
+    public func receive(inline payload: UnsafeMutablePointer<InlinePayload>,
+                        capacity: Int = RingLayout.inlineCapacity) throws(IPCError) -> Received {
+        try take(fitting: capacity) { (source: UnsafeRawPointer, _: Int) in
             Self.copyInline(from: source, to: UnsafeMutableRawPointer(payload))
         }
     }

@@ -330,7 +330,11 @@ public struct PageTableMapper<Memory: PageTableMemory> {
         // Point of no return.
         var newFlags = flags.union(.present)
         if size == .large { newFlags.insert(.huge) } else { newFlags.remove(.huge) }
-        widenIntermediates(above: found.level, of: address, in: found.tables, for: flags)
+        // The path already grants what the old leaf had (it was widened
+        // when that leaf went in): only a change of flags needs a look.
+        if found.entry.flags.subtracting([.accessed, .dirty]) != newFlags {
+            widenIntermediates(above: found.level, of: address, in: found.tables, for: flags)
+        }
         setEntry(in: found.tables[found.level], at: address.index(at: found.level),
                  PageTableEntry(physicalAddress: physical, flags: newFlags))
         return Self.pageAddress(of: found.entry, at: found.level)

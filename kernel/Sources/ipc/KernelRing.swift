@@ -193,7 +193,16 @@ extension KernelRing {
             return
         }
         reply.receivers.enqueueCurrent()
-        if let waiter { Scheduler.handOff(to: waiter) } else { Scheduler.block() }
+        if let waiter {
+            // The receiver's fast path takes its message from this ring
+            // without looking it up again when the switch is direct.
+            let record = Threads.table + waiter.index
+            record.pointee.handedRing = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
+            record.pointee.handedAtSwitch = Scheduler.switches
+            Scheduler.handOff(to: waiter)
+        } else {
+            Scheduler.block()
+        }
         WaitQueue.leaveCurrentQueue()
     }
 

@@ -341,7 +341,8 @@ final class UserAddressSpace {
         let range: Range<UInt64>
     }
 
-    /// Oldest first: a ring beyond the limit revokes the oldest window.
+    /// Oldest first (by when each window was made): a ring beyond the
+    /// limit revokes the oldest.
     private var grantWindows: [GrantWindow] = []
     static let grantWindowLimit = 8
 
@@ -354,15 +355,14 @@ final class UserAddressSpace {
     func mapGrantWindow(frames: [UInt64], for ring: ObjectIdentifier) throws(Errno) -> UInt64 {
         let length = UInt64(frames.count) * Self.pageSize
         if let index = grantWindows.firstIndex(where: { $0.ring == ring }) {
-            let window = grantWindows.remove(at: index)
-            if standsIntact(window) {
-                if window.range.upperBound - window.range.lowerBound == length,
-                   replaceFrames(in: window.range, with: frames) {
-                    grantWindows.append(window)
-                    return window.range.lowerBound
-                }
-                removeRange(window.range)
+            let window = grantWindows[index]
+            let intact = standsIntact(window)
+            if intact && window.range.upperBound - window.range.lowerBound == length
+                && replaceFrames(in: window.range, with: frames) {
+                return window.range.lowerBound
             }
+            grantWindows.remove(at: index)
+            if intact { removeRange(window.range) }
         }
         if grantWindows.count >= Self.grantWindowLimit { revoke(grantWindows.removeFirst()) }
         guard let start = findFreeRange(length: length) else { throw .outOfMemory }
@@ -418,15 +418,16 @@ final class UserAddressSpace {
     /// Lock held.
     func pinFrames(_ start: UInt64, _ end: UInt64) throws(Errno) -> [UInt64] {
         var frames: [UInt64] = []
+        frames.reserveCapacity(Int((end - start) / Self.pageSize))
         var page = start
         while page < end {
-            if mapper.translate(page) == nil || regionIndex(containing: page).map({ regions[$0].protection.isEmpty }) != false {
-                guard resolveFault(at: page, write: false, execute: false) else {
-                    for frame in frames { FrameReferences.release(frame) }
-                    throw .badAddress
-                }
+            // One walk for a page already there: a present user page is
+            // readable (PROT_NONE pages are mapped supervisor-only).
+            var translation = mapper.translate(page)
+            if translation.map({ !$0.flags.contains(.user) }) ?? true {
+                translation = resolveFault(at: page, write: false, execute: false) ? mapper.translate(page) : nil
             }
-            guard let translation = mapper.translate(page) else {
+            guard let translation, translation.flags.contains(.user) else {
                 for frame in frames { FrameReferences.release(frame) }
                 throw .badAddress
             }

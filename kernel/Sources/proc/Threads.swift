@@ -52,6 +52,15 @@ enum Threads {
         var waitNext: UInt32 = WaitLinks.none
         var waitPrev: UInt32 = WaitLinks.none
         var waitQueue: UnsafeMutableRawPointer? = nil
+        /// What the waker of a call/reply handed this thread with the CPU
+        /// (the ring it put the message on, not retained), and the value of
+        /// `Scheduler.switches` when it did. Valid only while
+        /// `handedAtSwitch + 1 == Scheduler.switches`: then the one switch
+        /// since was the one to this thread, the scheduler lock was held
+        /// throughout, and nothing can have closed the ring (see
+        /// `KernelRing.passToReceiver`).
+        var handedRing: UnsafeRawPointer? = nil
+        var handedAtSwitch: UInt64 = 0
     }
 
     /// Loads what the CPU needs to run `next` besides its registers: for a

@@ -155,7 +155,10 @@ enum IPC {
         return try InlineMessage.withBuffer { (raw: UnsafeMutableRawBufferPointer) throws(Errno) -> Int64 in
             let received = try ring.take(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<Int(min(capacity, 56))]),
                                          block: block, caller: thread)
-            if ring.mapsGrants { try mapOrRevokeGrant(received, payload: raw, from: ring, process: thread.process) }
+            if ring.mapsGrants {
+                try mapOrRevokeGrant(type: received.type, length: received.length, payload: raw, from: ring,
+                                     process: thread.process)
+            }
             try UserMode.copyOut(buffer, from: raw.baseAddress!, length: received.length)
             return Int64(received.type.rawValue) << 16 | Int64(received.length)
         }
@@ -193,11 +196,11 @@ enum IPC {
     /// written into the descriptor the caller receives. A moved grant is
     /// mapped writable and private on its own, as fring_grant_map would.
     /// EPIPE when the grant's sender died first (its grants were withdrawn).
-    private static func mapOrRevokeGrant(_ received: FusionRing.Received, payload: UnsafeMutableRawBufferPointer,
-                                         from ring: KernelRing, process: Process) throws(Errno) {
+    static func mapOrRevokeGrant(type: MessageType?, length: Int, payload: UnsafeMutableRawBufferPointer,
+                                 from ring: KernelRing, process: Process) throws(Errno) {
         guard let space = process.space else { return }
         let ringID = ObjectIdentifier(ring)
-        guard received.type == .grant, received.length == GrantDescriptor.size else {
+        guard type == .grant, length == GrantDescriptor.size else {
             space.lock.withLock { space.revokeGrantWindow(for: ringID) }
             return
         }

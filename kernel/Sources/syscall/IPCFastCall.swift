@@ -32,10 +32,13 @@ enum IPCFastCall {
         let replyRaw = frame.pointee.r10, replyBuffer = frame.pointee.r8, replyCapacity = frame.pointee.r9
         // Both buffers checked as 56 bytes (a shorter message near the top
         // of user space takes the general path): one bound each.
+        // The reply buffer as its capacity, up to 56 bytes: a longer reply
+        // stays on its ring (EMSGSIZE), as in the general receive.
         let lastStart = UserMode.userEnd - inlineCapacity
-        guard length <= inlineCapacity, replyCapacity >= inlineCapacity, sendRaw | replyRaw <= UInt64(Int32.max),
+        let capacity = min(replyCapacity, inlineCapacity)
+        guard length <= inlineCapacity, sendRaw | replyRaw <= UInt64(Int32.max),
               buffer >= UserMode.userBase, buffer <= lastStart,
-              replyBuffer >= UserMode.userBase, replyBuffer <= lastStart else { return nil }
+              replyBuffer >= UserMode.userBase, replyBuffer <= UserMode.userEnd - capacity else { return nil }
         // Zeroed: all 56 bytes reach the slot, where a peer that maps the
         // ring can read them. Copied in with interrupts on, before any
         // lock, so a fault is resolved like any other (or refuses the fast
@@ -51,59 +54,137 @@ enum IPCFastCall {
 
         CPU.disableInterrupts()
         Scheduler.lock.acquire()
-        guard send(&message, length: Int(length), on: sendName, thenWaitOn: replyName) else {
+        let sent = withCallRings(sendName, requiring: .send, thenWaitOn: replyName) { sendRing in
+            do throws(IPCError) { try sendRing.ring.send(inline: &message, length: Int(length)) } catch {
+                return false            // full or corrupt: the general path waits or reports
+            }
+            return true
+        }
+        guard sent else {
             Scheduler.lock.release()
             CPU.enableInterrupts()
             return nil
         }
-        // Committed: the message is on its ring. Woken (lock held), the
-        // caller takes the reply if it is there.
-        let received = takeReply(into: &message, from: replyName)
+        return finish(&message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
+                      replyBuffer: replyBuffer, replyCapacity: replyCapacity)
+    }
+
+    /// fring_grant_call's fast path: the same round as `call`, with a grant
+    /// descriptor as the message. The pages are pinned first, under the
+    /// address space's lock only (a fault there is resolved like any);
+    /// then, in the one scheduler-lock visit, the grant is parked and its
+    /// descriptor put. A failed check gives the pages back and the general
+    /// path (`IPC.grantCall`) runs the call and reports the error.
+    static func grantCall(_ frame: UnsafeMutablePointer<TrapFrame>) -> Int64? {
+        let sendRaw = frame.pointee.rdi, address = frame.pointee.rsi, length = frame.pointee.rdx
+        let replyRaw = frame.pointee.r10, replyBuffer = frame.pointee.r8, replyCapacity = frame.pointee.r9
+        let capacity = min(replyCapacity, inlineCapacity)
+        guard length > 0, length <= IPC.maximumGrant, sendRaw | replyRaw <= UInt64(Int32.max),
+              UserMode.isUserRange(address, length),
+              replyBuffer >= UserMode.userBase, replyBuffer <= UserMode.userEnd - capacity,
+              let borrowed = Threads.borrowedProcess(of: Scheduler.current) else { return nil }
+        let (space, pid) = borrowed._withUnsafeGuaranteedRef { ($0.space, $0.pid) }
+        guard let space else { return nil }
+        let start = address & ~UInt64(4095), end = (address + length + 4095) & ~UInt64(4095)
+        guard let frames = try? space.lock.withLock({ () throws(Errno) -> [UInt64] in try space.pinFrames(start, end) })
+        else { return nil }
+        let grant = IPC.Grant(frames: frames, offset: address - start, length: length)
+        let sendName = Handle(rawValue: Int32(sendRaw)), replyName = Handle(rawValue: Int32(replyRaw))
+        var message: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
+
+        CPU.disableInterrupts()
+        Scheduler.lock.acquire()
+        let sent = withCallRings(sendName, requiring: [.send, .grant], thenWaitOn: replyName) { sendRing in
+            let ringID = ObjectIdentifier(sendRing)
+            guard let id = try? IPC.grants.park(grant, ring: ringID, sender: pid) else { return false }
+            withUnsafeMutableBytes(of: &message) { GrantDescriptor(id: id, length: length).encode(into: $0) }
+            do throws(IPCError) {
+                try sendRing.ring.send(inline: &message, length: GrantDescriptor.size, type: .grant)
+            } catch {
+                _ = try? IPC.grants.redeem(id, ring: ringID)     // not sent: unparked
+                return false
+            }
+            return true
+        }
+        guard sent else {
+            Scheduler.lock.release()
+            CPU.enableInterrupts()
+            grant.release()
+            return nil
+        }
+        return finish(&message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
+                      replyBuffer: replyBuffer, replyCapacity: replyCapacity)
+    }
+
+    /// The end of a call's round, entered with the lock held once the
+    /// caller is woken: the reply taken (lock held), then, after the lock,
+    /// a grant mapped if the reply ring maps them, and the reply copied
+    /// out; without a reply, the general blocking receive decides.
+    @inline(__always)
+    private static func finish(_ message: UnsafeMutablePointer<FusionRing.InlinePayload>, capacity: UInt64,
+                               replyName: Handle, replyRaw: UInt64, replyBuffer: UInt64,
+                               replyCapacity: UInt64) -> Int64 {
+        let received = takeReply(into: message, capacity: Int(capacity), from: replyName)
+        let mapping = mappingRing
+        mappingRing = nil
         Scheduler.lock.release()
         CPU.enableInterrupts()
-        switch received {
-        case .success(let reply):
-            let copied = reply.length == 0 || withUnsafeBytes(of: &message) { (bytes: UnsafeRawBufferPointer) -> Bool in
-                UserMode.copyChecked(UnsafeMutableRawPointer(bitPattern: UInt(replyBuffer)), bytes.baseAddress,
-                                     length: reply.length)
-            }
-            guard copied else { return Int64(Errno.badAddress.syscallReturnValue) }
-            return Int64(reply.type.rawValue) << 16 | Int64(reply.length)
-        case .failure(let error):
-            return Int64(error.syscallReturnValue)
-        case .none:
-            // No reply yet (a signal, a close, or a wakeup meant for
-            // others): the general blocking receive decides.
-            do {
-                return try IPC.receive(replyRaw, buffer: replyBuffer, capacity: replyCapacity, flags: .block)
+        if let mapping {
+            // A ring that maps grants: its window changes outside the lock.
+            do throws(Errno) {
+                try IPC.mapOrRevokeGrant(type: MessageType(rawValue: UInt8(truncatingIfNeeded: received >> 16)),
+                                         length: Int(received & 0xFFFF),
+                                         payload: UnsafeMutableRawBufferPointer(start: message, count: 56),
+                                         from: mapping.takeUnretainedValue(), process: Process.current)
+                mapping.release()
             } catch {
+                mapping.release()
                 return Int64(error.syscallReturnValue)
             }
         }
+        if received >= 0 {
+            let replyLength = Int(received & 0xFFFF)
+            let copied = replyLength == 0
+                || UserMode.copyChecked(UnsafeMutableRawPointer(bitPattern: UInt(replyBuffer)),
+                                        UnsafeRawPointer(message), length: replyLength)
+            return copied ? received : Int64(Errno.badAddress.syscallReturnValue)
+        }
+        guard received == noReply else { return received }
+        // No reply yet (a signal, a close, or a wakeup meant for others):
+        // the general blocking receive decides.
+        do {
+            return try IPC.receive(replyRaw, buffer: replyBuffer, capacity: replyCapacity, flags: .block)
+        } catch {
+            return Int64(error.syscallReturnValue)
+        }
     }
 
-    /// The commit's first half, lock held: checks, then the message onto
-    /// `sendName`'s ring and the caller asleep on `replyName`'s, the CPU
-    /// handed straight to a receiver that waits for the message. Returns
-    /// with the lock held, once the caller is woken; false if a check
-    /// failed and nothing changed.
+    /// `takeReply`'s answer when the general receive must decide.
+    private static let noReply = Int64.min
+
+    /// A ring that maps grants, retained, from `take` to the caller's
+    /// window change after the lock: set and taken under the scheduler
+    /// lock, so one variable serves every CPU.
+    nonisolated(unsafe) private static var mappingRing: Unmanaged<KernelRing>? = nil
+
+    /// The commit's first half, lock held: checks, then `put` puts the
+    /// message onto `sendName`'s ring, and the caller sleeps on
+    /// `replyName`'s while the CPU goes straight to a receiver that waits
+    /// for the message. Returns with the lock held, once the caller is
+    /// woken; false if a check or `put` failed and nothing changed.
     @inline(__always)
-    private static func send(_ message: UnsafeMutablePointer<FusionRing.InlinePayload>, length: Int,
-                             on sendName: Handle, thenWaitOn replyName: Handle) -> Bool {
+    private static func withCallRings(_ sendName: Handle, requiring rights: Rights, thenWaitOn replyName: Handle,
+                                      put: (KernelRing) -> Bool) -> Bool {
         let me = Scheduler.current
         guard let process = Threads.borrowedProcess(of: me), SignalDelivery.nothingPending() else { return false }
         return process._withUnsafeGuaranteedRef { process -> Bool in
-            guard let sendRing = process.rings.borrow(sendName, requiring: .send),
+            guard let sendRing = process.rings.borrow(sendName, requiring: rights),
                   let replyRing = process.rings.borrow(replyName, requiring: .receive) else { return false }
             return sendRing._withUnsafeGuaranteedRef { sendRing -> Bool in
                 replyRing._withUnsafeGuaranteedRef { replyRing -> Bool in
                     // Like the general path: EPIPE without a receiver, and
                     // no sleep for a reply nobody can send.
-                    // A reply ring that maps grants maps them in the general receive.
-                    guard sendRing.receiveEnds > 0, replyRing.sendEnds > 0, !replyRing.mapsGrants else { return false }
-                    do throws(IPCError) { try sendRing.ring.send(inline: message, length: length) } catch {
-                        return false        // full or corrupt: the general path waits or reports
-                    }
+                    guard sendRing.receiveEnds > 0, replyRing.sendEnds > 0, put(sendRing) else { return false }
                     // Point of no return: the message is on the ring.
                     sendRing.passToReceiver(andWaitOn: replyRing)
                     return true
@@ -113,25 +194,39 @@ enum IPCFastCall {
     }
 
     /// The commit's second half, lock held, after the caller woke (and
-    /// left the queue): the reply off its ring, looked up again, since
+    /// left the queue): the reply off its ring, as fring_recv's result
+    /// (type << 16 | length, or a negative errno), or `noReply` when there
+    /// is none yet. A ring that maps grants is left in `mappingRing`. The ring is the one the waker handed over
+    /// when the switch to us was direct; else it is looked up again, since
     /// while the caller slept another of its threads may have closed the
-    /// handle. Nil when there is none yet.
+    /// handle.
     @inline(__always)
-    private static func takeReply(into message: UnsafeMutablePointer<FusionRing.InlinePayload>,
-                                  from replyName: Handle) -> Result<FusionRing.Received, Errno>? {
-        let me = Scheduler.current
-        guard let process = Threads.borrowedProcess(of: me) else { return nil }
-        return process._withUnsafeGuaranteedRef { process -> Result<FusionRing.Received, Errno>? in
-            guard let replyRing = process.rings.borrow(replyName, requiring: .receive) else { return nil }
-            return replyRing._withUnsafeGuaranteedRef { replyRing -> Result<FusionRing.Received, Errno>? in
-                do throws(IPCError) {
-                    let received = try replyRing.ring.receive(inline: message)
-                    if replyRing.ring.takeWaiter(.sender) { replyRing.senders.wakeAll() }
-                    return .success(received)
-                } catch {
-                    return error == .empty ? nil : .failure(error.errno)
-                }
+    private static func takeReply(into message: UnsafeMutablePointer<FusionRing.InlinePayload>, capacity: Int,
+                                  from replyName: Handle) -> Int64 {
+        let record = Threads.table + Scheduler.current.index
+        if record.pointee.handedAtSwitch &+ 1 == Scheduler.switches, let handed = record.pointee.handedRing {
+            record.pointee.handedRing = nil
+            return Unmanaged<KernelRing>.fromOpaque(handed)._withUnsafeGuaranteedRef {
+                take(into: message, capacity: capacity, from: $0)
             }
+        }
+        guard let process = Threads.borrowedProcess(of: Scheduler.current) else { return noReply }
+        return process._withUnsafeGuaranteedRef { process -> Int64 in
+            guard let replyRing = process.rings.borrow(replyName, requiring: .receive) else { return noReply }
+            return replyRing._withUnsafeGuaranteedRef { take(into: message, capacity: capacity, from: $0) }
+        }
+    }
+
+    @inline(__always)
+    private static func take(into message: UnsafeMutablePointer<FusionRing.InlinePayload>, capacity: Int,
+                             from replyRing: KernelRing) -> Int64 {
+        do throws(IPCError) {
+            let received = try replyRing.ring.receive(inline: message, capacity: capacity)
+            if replyRing.ring.takeWaiter(.sender) { replyRing.senders.wakeAll() }
+            if replyRing.mapsGrants { mappingRing = Unmanaged.passRetained(replyRing) }
+            return Int64(received.type.rawValue) << 16 | Int64(received.length)
+        } catch {
+            return error == .empty ? noReply : Int64(error.errno.syscallReturnValue)
         }
     }
 

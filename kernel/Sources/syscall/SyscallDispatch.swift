@@ -122,9 +122,9 @@ func exoSyscall(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
 }
 
 /// The entry from syscall.S of the Fusion Ring calls that switch straight
-/// to a peer, fring_call and fring_wake_wait (same contract as
+/// to a peer, fring_call, fring_grant_call and fring_wake_wait (same contract as
 /// `exo_syscall`): without the table, when the fast path is on (tracing
-/// off). fring_call's fast path (IPCFastCall) may decline, and the general
+/// off). The calls' fast paths (IPCFastCall) may decline, and the general
 /// one runs; fring_wake_wait has one implementation, called directly.
 @_cdecl("exo_fring_fast")
 func exoFringFast(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
@@ -137,7 +137,9 @@ func exoFringFast(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
             result = Int64(error.syscallReturnValue)
         }
     } else {
-        guard let answer = IPCFastCall.call(frame) else { return exoSyscall(rawFrame) }
+        let answer = frame.pointee.rax == SyscallNumber.fringCall.rawValue
+            ? IPCFastCall.call(frame) : IPCFastCall.grantCall(frame)
+        guard let answer else { return exoSyscall(rawFrame) }
         result = answer
     }
     frame.pointee.rax = UInt64(bitPattern: result)

@@ -10,8 +10,8 @@
  *
  * A system call leaves on the thread's kernel stack the same frame an
  * exception from ring 3 does (TrapFrame.swift), with vector 0x100, so
- * signals, fork and execve see one shape of saved user state. fring_call
- * and fring_wake_wait build the same frame and enter Swift at
+ * signals, fork and execve see one shape of saved user state. fring_call,
+ * fring_grant_call and fring_wake_wait build the same frame and enter Swift at
  * exo_fring_fast (their fast paths, which fall back to exo_syscall's
  * general one).
  */
@@ -23,6 +23,7 @@
 #define SYS_GETTID          186
 #define SYS_FRING_CALL      404     /* ExoABI's SyscallNumber.fringCall */
 #define SYS_FRING_WAKE_WAIT 415     /* ExoABI's SyscallNumber.fringWakeWait */
+#define SYS_FRING_GRANT_CALL 416    /* ExoABI's SyscallNumber.fringGrantCall */
 #define USER_DS             0x1b    /* GDT slot 3, RPL 3 */
 #define USER_CS             0x23    /* GDT slot 4, RPL 3 */
 #define SYSCALL_VECTOR      0x100
@@ -64,6 +65,8 @@ exo_syscall_entry:
     cmpq $SYS_FRING_CALL, %rax
     je 1f
     cmpq $SYS_FRING_WAKE_WAIT, %rax
+    je 1f
+    cmpq $SYS_FRING_GRANT_CALL, %rax
     je 1f
     call exo_syscall               /* Swift: returns whether SYSRET may return */
     jmp 2f

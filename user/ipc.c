@@ -162,6 +162,13 @@ static void call_reply(void)
              && value == sent + 1;
     }
     CHECK("fring_call_reply_1000", ok && value == 1000);
+    /* A reply longer than the caller's buffer stays on its ring. */
+    long sent = value;
+    int small = 0;
+    CHECK_ERR("fring_call_reply_too_long_emsgsize",
+              fring_call(requests, &sent, sizeof sent, replies, &small, sizeof small), EMSGSIZE);
+    CHECK("fring_call_reply_kept_after_emsgsize",
+          fring_recv(replies, &value, sizeof value, FRING_BLOCK, NULL) == sizeof value && value == sent + 1);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     fring_close(requests);

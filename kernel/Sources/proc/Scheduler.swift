@@ -427,6 +427,14 @@ enum Scheduler {
         LocalAPIC.armOneShot(nanoseconds: max(deadline > now ? deadline - now : 0, 1_000))
     }
 
+    /// The thread `cpu`'s run queue records as running: after lazy
+    /// handoffs, the slice's owner rather than the thread the CPU runs
+    /// (tests). Lock held.
+    static func recordedRunning(on cpu: Int) -> ThreadID? { queues[cpu].current }
+
+    /// Threads waiting on `cpu`'s run queue (tests). Lock held.
+    static func queuedCount(on cpu: Int) -> Int { queues[cpu].count }
+
     /// This CPU's class for the running thread (statistics, tests).
     static func schedClass(of thread: ThreadID) -> SchedClass { entities[thread].schedClass }
 }

@@ -15,6 +15,7 @@ enum SchedulerTests {
         KernelTest(name: "mutex_keeps_a_shared_counter_exact", body: mutexCounter),
         KernelTest(name: "semaphores_ping_pong", body: pingPong),
         KernelTest(name: "handoff_alternates_threads_directly", body: handOff),
+        KernelTest(name: "lazy_handoff_owner_woken_plainly", body: lazyOwnerWoken),
         KernelTest(name: "sleep_wakes_on_time", body: sleepAccuracy),
         KernelTest(name: "apic_timer_agrees_with_the_tsc", body: timerAccuracy),
         KernelTest(name: "fpu_state_survives_preemption", body: fpuState),
@@ -86,6 +87,37 @@ enum SchedulerTests {
         t.expect(flag.woken, "the fallback blocked the caller until the waker woke it")
         Threads.join(sleeper)
         if let waker { Threads.join(waker) }
+    }
+
+    /// A lazy handoff leaves the run queue recording the thread that
+    /// handed off (the slice's owner) as running while it is blocked; a
+    /// plain wakeup of that owner must settle the record before queueing
+    /// it (else the queue refuses a thread it thinks runs), and the owner
+    /// then runs again.
+    static func lazyOwnerWoken(_ t: TestContext) {
+        final class Shared { var main = ThreadID(0); var ownerRanAgain = false }
+        let shared = Shared()
+        shared.main = Scheduler.current
+        let cpu = SMP.currentIndex
+        let owner = try? Threads.spawn(name: "lazy-owner", pinnedTo: CPUID(cpu)) {
+            Scheduler.withLock {
+                Scheduler.handOff(to: shared.main)  // lazily: the queue keeps recording this thread
+                shared.ownerRanAgain = true         // back after main's plain wakeup
+            }
+        }
+        guard let owner else { return t.expect(false, "spawn") }
+        var recorded: ThreadID? = nil
+        var queuedHere = 0
+        Scheduler.withLock {
+            Scheduler.block()                       // the owner runs and hands the CPU back
+            recorded = Scheduler.recordedRunning(on: cpu)
+            queuedHere = Scheduler.queuedCount(on: cpu)
+            Scheduler.wake(owner)                   // settles the record, then queues the owner
+        }
+        Threads.join(owner)
+        t.expect(recorded == owner || queuedHere > 0,
+                 "with nobody queued the handoff was lazy (the queue recorded the owner while main ran)")
+        t.expect(shared.ownerRanAgain, "the woken owner ran again")
     }
 
     static func thousandThreads(_ t: TestContext) {

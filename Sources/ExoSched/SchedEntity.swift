@@ -44,8 +44,10 @@ public struct SchedEntity: Sendable {
         /// The largest CPU number a location can hold.
         public static let maximumCPU = CPUID(rawValue: (1 << 30) - 1)
 
+        @inline(__always)
         public var kind: Kind { Kind(rawValue: raw & 3).unsafelyUnwrapped }
         /// The CPU it is queued or running on (meaningless when detached).
+        @inline(__always)
         public var cpu: CPUID { CPUID(rawValue: raw >> 2) }
     }
 

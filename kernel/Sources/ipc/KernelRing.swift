@@ -196,9 +196,8 @@ extension KernelRing {
         if let waiter {
             // The receiver's fast path takes its message from this ring
             // without looking it up again when the switch is direct.
-            let record = Threads.table + waiter.index
-            record.pointee.handedRing = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
-            record.pointee.handedAtSwitch = Scheduler.switches
+            Threads.handoffs[waiter.index] = Threads.Handoff(ring: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()),
+                                                             atSwitch: Scheduler.switches)
             Scheduler.handOff(to: waiter)
         } else {
             Scheduler.block()

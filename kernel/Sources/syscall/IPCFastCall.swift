@@ -203,9 +203,9 @@ enum IPCFastCall {
     @inline(__always)
     private static func takeReply(into message: UnsafeMutablePointer<FusionRing.InlinePayload>, capacity: Int,
                                   from replyName: Handle) -> Int64 {
-        let record = Threads.table + Scheduler.current.index
-        if record.pointee.handedAtSwitch &+ 1 == Scheduler.switches, let handed = record.pointee.handedRing {
-            record.pointee.handedRing = nil
+        let handoff = Threads.handoffs + Scheduler.current.index
+        if handoff.pointee.atSwitch &+ 1 == Scheduler.switches, let handed = handoff.pointee.ring {
+            handoff.pointee.ring = nil
             return Unmanaged<KernelRing>.fromOpaque(handed)._withUnsafeGuaranteedRef {
                 take(into: message, capacity: capacity, from: $0)
             }

@@ -746,6 +746,22 @@ static void ring_memory_bounded(void)
         fring_close(rings[--made]);
 }
 
+/* Whether reading (or writing) `address` kills a forked child with SIGSEGV. */
+static int access_faults(volatile char *address, int write)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (write)
+            *address = 'X';
+        else
+            (void)*address;
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
 /* fring_grant_map as a raw call (-1 and errno on failure), for CHECK_ERR. */
 static long grant_map_raw(int ring, uint32_t id)
 {
@@ -775,14 +791,7 @@ static void grant_rules(void)
               mprotect((void *)((uintptr_t)seen & ~4095ul), 4096, PROT_READ | PROT_WRITE), EACCES);
     CHECK_ERR("fring_grant_map_never_sent", grant_map_raw(ring, 999999), EBADF);
     /* read-only for the receiver: a write kills a child that tries */
-    pid_t pid = fork();
-    if (pid == 0) {
-        *(volatile char *)seen = 'X';
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    CHECK("fring_grant_mapping_read_only", WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    CHECK("fring_grant_mapping_read_only", access_faults((volatile char *)seen, 1));
     fring_close(no_grant);
     fring_close(ring);
 }
@@ -809,19 +818,6 @@ static void grant_sender_dies(void)
 
 /* A ring made after fork reaches the child only as a handle sent over a
  * ring the child already has; the child then answers on it. */
-/* Whether reading `address` kills a forked child with SIGSEGV. */
-static int read_faults(const volatile char *address)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        (void)*address;
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
-}
-
 /* fring_grant_call to a FRING_MAP_GRANTS ring: the receiver finds each
  * grant mapped (address in the descriptor), in one window per ring that
  * the next grant of the same size reuses in place; a grant of another size
@@ -870,14 +866,7 @@ static void grant_call_mapped(void)
         if (i == 0) {
             CHECK_ERR("fring_grant_window_no_mprotect_write",
                       mprotect((void *)(g.address & ~4095ul), 4096, PROT_READ | PROT_WRITE), EACCES);
-            pid_t writer = fork();
-            if (writer == 0) {
-                *(volatile unsigned char *)data = 1;
-                _exit(0);
-            }
-            int status = 0;
-            waitpid(writer, &status, 0);
-            CHECK("fring_grant_window_read_only", WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+            CHECK("fring_grant_window_read_only", access_faults((volatile char *)data, 1));
         }
         got = fring_call(acks, &ack, 1, ring, &g, sizeof g);
         if (got != sizeof g)
@@ -897,7 +886,7 @@ static void grant_call_mapped(void)
     got = fring_recv(ring, &bad, sizeof bad, FRING_BLOCK, &type);
     CHECK("fring_map_grants_sender_saw_its_acks", got == sizeof bad && type == FRING_TYPE_DATA && bad == 0
                                                    && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    CHECK("fring_map_grants_revoked_by_next_receive", read_faults((const volatile char *)large_seen));
+    CHECK("fring_map_grants_revoked_by_next_receive", access_faults((volatile char *)large_seen, 0));
     fring_close(ring);
     fring_close(acks);
 }

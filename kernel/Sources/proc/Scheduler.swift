@@ -150,8 +150,7 @@ enum Scheduler {
         let now = Clock.nanosecondsSinceBoot()
         // A slice's owner that handed off lazily is still recorded as
         // running on its CPU's queue: that record is settled first.
-        let location = entities[thread].location
-        if location.kind == .running { settle(cpu: Int(location.cpu.rawValue), now: now) }
+        settleRecord(of: thread, now: now)
         let me = SMP.currentIndex
         let target = SMP.count > 1 ? balancer.placement(forWaking: entities[thread], loads: onlineLoads()).index : me
         do { try queues[target].enqueue(thread, waitingSince: now, entities: &entities) } catch {
@@ -326,11 +325,7 @@ enum Scheduler {
             handOffEagerly(to: target, cpu: cpu)
             return
         }
-        let outgoing = Threads.table + current.index
-        outgoing.pointee.state = .blocked
-        incoming.pointee.state = .running
-        setRunning(target)
-        switchContext(from: outgoing, to: incoming)
+        switchDirectly(from: Threads.table + current.index, to: incoming, target)
     }
 
     /// The handoff through the run queue (`tryHandOff`: the caller's burst
@@ -342,10 +337,7 @@ enum Scheduler {
         let now = Clock.nanosecondsSinceBoot()
         settle(cpu: cpu, now: now)
         let incoming = Threads.table + target.index
-        if incoming.pointee.state == .blocked {
-            let location = entities[target].location
-            if location.kind == .running { settle(cpu: Int(location.cpu.rawValue), now: now) }
-        }
+        if incoming.pointee.state == .blocked { settleRecord(of: target, now: now) }
         // Checks: the target waits for us, and the queue admits it (which
         // also refuses the idle thread: it is never the queue's current
         // thread, so `tryHandOff` finds no running thread to hand off).
@@ -355,7 +347,14 @@ enum Scheduler {
             block()
             return
         }
-        let outgoing = Threads.table + previous.index
+        switchDirectly(from: Threads.table + previous.index, to: incoming, target)
+    }
+
+    /// The direct switch of a handoff: the caller blocked, `target` running
+    /// on this CPU.
+    @inline(__always)
+    private static func switchDirectly(from outgoing: UnsafeMutablePointer<Threads.Record>,
+                                       to incoming: UnsafeMutablePointer<Threads.Record>, _ target: ThreadID) {
         outgoing.pointee.state = .blocked
         incoming.pointee.state = .running
         setRunning(target)
@@ -367,6 +366,14 @@ enum Scheduler {
     @inline(__always)
     private static func settle(cpu: Int, now: UInt64) {
         queues[cpu].settle(running: running(on: cpu), now: now, entities: &entities)
+    }
+
+    /// If `thread` (not running) is still some queue's record of its
+    /// running thread (it handed off lazily), settles that queue. Lock held.
+    @inline(__always)
+    private static func settleRecord(of thread: ThreadID, now: UInt64) {
+        let location = entities[thread].location
+        if location.kind == .running { settle(cpu: Int(location.cpu.rawValue), now: now) }
     }
 
     /// An idle CPU takes a waiting thread from the busiest one.

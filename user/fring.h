@@ -322,8 +322,10 @@ void *fring_grant_map(int ring, uint32_t id);
  * receiver's grant window for that ring. The window is revoked (unmapped)
  * at the receiver's next fring_recv or fring_call receive on the ring,
  * where the next grant takes its place (without new page tables or a new
- * mapping when it has the same number of pages). mprotect cannot make a
- * grant's pages writable (EACCES). */
+ * mapping when it has the same number of pages). A process keeps at most
+ * eight windows (a ninth ring's grant revokes the oldest); closing the ring
+ * leaves its window until munmap or exit. mprotect cannot make a grant's
+ * pages writable (EACCES). */
 long fring_grant_call(int ring, const void *data, size_t length, int reply_ring, void *reply,
                       size_t reply_capacity);
 

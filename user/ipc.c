@@ -891,6 +891,37 @@ static void grant_call_mapped(void)
     fring_close(acks);
 }
 
+/* One grant window per ring, eight at most: a grant taken on one ring
+ * leaves the others' windows alone, and a ninth ring's revokes the oldest. */
+static void grant_windows_per_ring(void)
+{
+    enum { RINGS = 9 };
+    static unsigned char pages[RINGS][4096] __attribute__((aligned(4096)));
+    int rings[RINGS];
+    volatile unsigned char *seen[RINGS];
+    int ok = 1;
+    for (int i = 0; i < RINGS; i++) {
+        rings[i] = fring_create(2, FRING_MAP_GRANTS);
+        memset(pages[i], i + 1, sizeof pages[i]);
+        struct fring_grant g = {0};
+        ok &= rings[i] > 0 && fring_grant(rings[i], pages[i], sizeof pages[i], 0) > 0
+              && fring_recv(rings[i], &g, sizeof g, 0, NULL) == sizeof g && g.address != 0;
+        seen[i] = (volatile unsigned char *)g.address;
+        if (i == 1)
+            CHECK("fring_grant_window_other_rings_kept", seen[0][0] == 1 && seen[1][0] == 2);
+    }
+    CHECK("fring_grant_windows_nine_rings", ok);
+    int kept = 1;
+    for (int i = 1; i < RINGS; i++)
+        kept &= seen[i][0] == i + 1 && seen[i][4095] == i + 1;
+    CHECK("fring_grant_windows_newest_eight_kept", kept);
+    /* The oldest is revoked: its address faults, or the ninth window took its place. */
+    CHECK("fring_grant_window_oldest_revoked",
+          access_faults((volatile char *)seen[0], 0) || seen[0] == seen[RINGS - 1]);
+    for (int i = 0; i < RINGS; i++)
+        fring_close(rings[i]);
+}
+
 /* fring_grant_call's refusals, and a sender killed with its grant in the
  * ring: the receiver of a mapping ring gets EPIPE, not a mapping. */
 static void grant_call_rules(void)
@@ -1030,6 +1061,7 @@ int main(void)
     grant_sender_dies();
     grant_move();
     grant_call_mapped();
+    grant_windows_per_ring();
     grant_call_rules();
     mixed_sizes();
     batches();

@@ -273,6 +273,10 @@ struct FusionRingConcurrencyTests {
         try send(ring, [9, 8, 7])
         #expect(try ring.receive(inline: &back).length == 3)
         #expect(back.0 & 0xFF_FFFF == 0x07_0809)
+        // A capacity below the message: refused, and the message stays.
+        try ring.send(inline: &out, length: 24, type: .grant)
+        #expect(throws: IPCError.bufferTooSmall(needed: 24)) { try ring.receive(inline: &back, capacity: 8) }
+        #expect(try ring.receive(inline: &back, capacity: 24) == FusionRing.Received(type: .grant, length: 24, flags: 0))
     }
 
     @Test func batchSendStopsAtFullAndReportsHowMany() throws {

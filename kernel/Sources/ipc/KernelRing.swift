@@ -187,7 +187,7 @@ extension KernelRing {
     func passToReceiver(andWaitOn reply: KernelRing, mayWait: Bool = true) {
         assert(Scheduler.lock.isHeldHere, "passToReceiver needs the scheduler lock")
         let waiter = ring.takeWaiter(.receiver) ? receivers.takeFirst() : nil
-        if let waiter { receivers.wakeAll() }             // any others re-check
+        if waiter != nil { receivers.wakeAll() }          // any others re-check
         guard mayWait, reply.ring.prepareToWait(.receiver) else {
             if let waiter { Scheduler.wake(waiter) }
             return

@@ -4,11 +4,11 @@ import ExoIPC
 import ExoKit
 import ExoSched
 
-/// fring_call's fast path: one call/reply round of a Fusion Ring as a
-/// single routine, checks then commit, for the common case: both handles
-/// valid with their rights, a message of at most 56 bytes, a reply buffer
-/// that takes any inline message, nothing pending for the caller, a free
-/// slot. A failed check returns nil before anything changed, and the
+/// fring_call's (and fring_grant_call's) fast path: one call/reply round
+/// of a Fusion Ring as a single routine, checks then commit, for the
+/// common case: both handles valid with their rights, a message of at most
+/// 56 bytes (or a grant), a reply buffer in user space, nothing pending for
+/// the caller, a free slot. A failed check returns nil before anything changed, and the
 /// general path (`IPC.call`, through the table) runs the call from the
 /// start and reports the error.
 ///
@@ -30,10 +30,10 @@ enum IPCFastCall {
     static func call(_ frame: UnsafeMutablePointer<TrapFrame>) -> Int64? {
         let sendRaw = frame.pointee.rdi, buffer = frame.pointee.rsi, length = frame.pointee.rdx
         let replyRaw = frame.pointee.r10, replyBuffer = frame.pointee.r8, replyCapacity = frame.pointee.r9
-        // Both buffers checked as 56 bytes (a shorter message near the top
-        // of user space takes the general path): one bound each.
-        // The reply buffer as its capacity, up to 56 bytes: a longer reply
-        // stays on its ring (EMSGSIZE), as in the general receive.
+        // The message buffer checked as 56 bytes (a shorter message near the
+        // top of user space takes the general path), the reply buffer as its
+        // capacity, up to 56 bytes: a longer reply stays on its ring
+        // (EMSGSIZE), as in the general receive. One bound each.
         let lastStart = UserMode.userEnd - inlineCapacity
         let capacity = min(replyCapacity, inlineCapacity)
         guard length <= inlineCapacity, sendRaw | replyRaw <= UInt64(Int32.max),
@@ -195,11 +195,11 @@ enum IPCFastCall {
 
     /// The commit's second half, lock held, after the caller woke (and
     /// left the queue): the reply off its ring, as fring_recv's result
-    /// (type << 16 | length, or a negative errno), or `noReply` when there
-    /// is none yet. A ring that maps grants is left in `mappingRing`. The ring is the one the waker handed over
-    /// when the switch to us was direct; else it is looked up again, since
-    /// while the caller slept another of its threads may have closed the
-    /// handle.
+    /// (type << 16 | length, or a negative errno), or `noReply` when there is
+    /// none yet; a ring that maps grants is left in `mappingRing`. The ring
+    /// is the one the waker handed over when the switch to us was direct;
+    /// else it is looked up again, since while the caller slept another of
+    /// its threads may have closed the handle.
     @inline(__always)
     private static func takeReply(into message: UnsafeMutablePointer<FusionRing.InlinePayload>, capacity: Int,
                                   from replyName: Handle) -> Int64 {

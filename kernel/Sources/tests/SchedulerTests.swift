@@ -44,6 +44,7 @@ enum SchedulerTests {
         shared.main = Scheduler.current
         let rounds = 20
         let partner = try? Threads.spawn(name: "handoff", pinnedTo: CPUID(SMP.currentIndex)) {
+            waitUntilBlocked(shared.main)
             Scheduler.withLock {
                 for _ in 0..<rounds {
                     shared.trace.append(1)
@@ -100,6 +101,7 @@ enum SchedulerTests {
         shared.main = Scheduler.current
         let cpu = SMP.currentIndex
         let owner = try? Threads.spawn(name: "lazy-owner", pinnedTo: CPUID(cpu)) {
+            waitUntilBlocked(shared.main)
             Scheduler.withLock {
                 Scheduler.handOff(to: shared.main)  // lazily: the queue keeps recording this thread
                 shared.ownerRanAgain = true         // back after main's plain wakeup
@@ -118,6 +120,15 @@ enum SchedulerTests {
         t.expect(recorded == owner || queuedHere > 0,
                  "with nobody queued the handoff was lazy (the queue recorded the owner while main ran)")
         t.expect(shared.ownerRanAgain, "the woken owner ran again")
+    }
+
+    /// For a thread about to hand off to `thread`: yields until `thread`
+    /// has blocked. (A new thread may run before its spawner blocks: the
+    /// spawner can be preempted on the way, and a handoff to a thread that
+    /// is not waiting degrades to wake + block, which then leaves both
+    /// asleep.)
+    private static func waitUntilBlocked(_ thread: ThreadID) {
+        while !Scheduler.withLock({ Threads.table[thread.index].state == .blocked }) { Scheduler.yield() }
     }
 
     static func thousandThreads(_ t: TestContext) {

@@ -82,6 +82,19 @@ static void report(const char *name, uint64_t value)
 /* The warm-up iterations fault in code, stack and libc state first. */
 #define WARMUP 5
 
+/* Runs `body` WARMUP + n times; sample i (after the warm-up) is the rdtsc
+ * difference around it divided by `per` (2: a round trip, one way). A
+ * macro rather than a function taking a callback: an indirect call would
+ * be part of every figure. */
+#define TIME_SAMPLES(n, per, ...)                      \
+    for (int i_ = -WARMUP; i_ < (n); i_++) {           \
+        uint64_t t0_ = rdtsc();                        \
+        __VA_ARGS__;                                   \
+        uint64_t t1_ = rdtsc();                        \
+        if (i_ >= 0)                                   \
+            samples[i_] = (t1_ - t0_) / (per);         \
+    }
+
 static void bench_rdtsc(void)
 {
     for (int i = 0; i < 1001; i++) {
@@ -105,13 +118,7 @@ static inline long raw_syscall2(long number, long a, long b)
 static uint64_t time_raw_syscall(long number, long a, long b)
 {
     enum { N = 2001 };
-    for (int i = -WARMUP; i < N; i++) {
-        uint64_t t0 = rdtsc();
-        raw_syscall2(number, a, b);
-        uint64_t t1 = rdtsc();
-        if (i >= 0)
-            samples[i] = t1 - t0;
-    }
+    TIME_SAMPLES(N, 1, raw_syscall2(number, a, b));
     return median(N);
 }
 
@@ -133,16 +140,12 @@ static void bench_hot_calls(void)
 static void bench_fork(void)
 {
     enum { N = 201 };
-    for (int i = -WARMUP; i < N; i++) {
-        uint64_t t0 = rdtsc();
+    TIME_SAMPLES(N, 1, {
         pid_t pid = fork();
         if (pid == 0)
             _exit(0);
         waitpid(pid, NULL, 0);
-        uint64_t t1 = rdtsc();
-        if (i >= 0)
-            samples[i] = t1 - t0;
-    }
+    });
     report("fork_exit_wait", median(N));
 }
 
@@ -174,15 +177,11 @@ static void bench_execve(void)
 static void bench_mmap(void)
 {
     enum { N = 2001 };
-    for (int i = -WARMUP; i < N; i++) {
-        uint64_t t0 = rdtsc();
+    TIME_SAMPLES(N, 1, {
         volatile char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         p[0] = 1;
         munmap((void *)p, 4096);
-        uint64_t t1 = rdtsc();
-        if (i >= 0)
-            samples[i] = t1 - t0;
-    }
+    });
     report("mmap_touch_munmap", median(N));
 }
 
@@ -202,14 +201,10 @@ static void bench_pipe(void)
         }
         _exit(0);
     }
-    for (int i = -WARMUP; i < N; i++) {
-        uint64_t t0 = rdtsc();
+    TIME_SAMPLES(N, 2, {
         write(to_child[1], msg, SIZE);
         read(to_parent[0], msg, SIZE);
-        uint64_t t1 = rdtsc();
-        if (i >= 0)
-            samples[i] = (t1 - t0) / 2;
-    }
+    });
     waitpid(pid, NULL, 0);
     for (int i = 0; i < 2; i++) {
         close(to_child[i]);
@@ -235,14 +230,10 @@ static void bench_socketpair(void)
                 _exit(1);
         _exit(0);
     }
-    for (int i = -WARMUP; i < N; i++) {
-        uint64_t t0 = rdtsc();
+    TIME_SAMPLES(N, 2, {
         write(pair[0], msg, SIZE);
         read(pair[0], msg, SIZE);
-        uint64_t t1 = rdtsc();
-        if (i >= 0)
-            samples[i] = (t1 - t0) / 2;
-    }
+    });
     waitpid(pid, NULL, 0);
     close(pair[0]);
     close(pair[1]);
@@ -271,13 +262,7 @@ static void bench_ipc(void)
         fring_send(replies, msg, SIZE, FRING_BLOCK);
         _exit(0);
     }
-    for (int i = -WARMUP; i < N; i++) {
-        uint64_t t0 = rdtsc();
-        fring_call(requests, msg, SIZE, replies, msg, SIZE);
-        uint64_t t1 = rdtsc();
-        if (i >= 0)
-            samples[i] = (t1 - t0) / 2;
-    }
+    TIME_SAMPLES(N, 2, fring_call(requests, msg, SIZE, replies, msg, SIZE));
     fring_send(requests, msg, SIZE, FRING_BLOCK);   /* lets the child finish */
     waitpid(pid, NULL, 0);
     fring_close(requests);
@@ -308,13 +293,7 @@ static void bench_ring_call(void)
         fring_ring_send(replies, reply_ring, msg, SIZE);
         _exit(0);
     }
-    for (int i = -WARMUP; i < N; i++) {
-        uint64_t t0 = rdtsc();
-        fring_ring_call(requests, request_ring, msg, SIZE, replies, reply_ring, msg, SIZE);
-        uint64_t t1 = rdtsc();
-        if (i >= 0)
-            samples[i] = (t1 - t0) / 2;
-    }
+    TIME_SAMPLES(N, 2, fring_ring_call(requests, request_ring, msg, SIZE, replies, reply_ring, msg, SIZE));
     fring_ring_send(requests, request_ring, msg, SIZE);   /* lets the child finish */
     waitpid(pid, NULL, 0);
     fring_close(requests);
@@ -352,14 +331,8 @@ static void bench_grant(const char *name, size_t size)
         }
         _exit(0);
     }
-    for (int i = -WARMUP; i < N; i++) {
-        char ack;
-        uint64_t t0 = rdtsc();
-        fring_grant_call(ring, buffer, size, acks, &ack, 1);
-        uint64_t t1 = rdtsc();
-        if (i >= 0)
-            samples[i] = (t1 - t0) / 2;
-    }
+    char ack;
+    TIME_SAMPLES(N, 2, fring_grant_call(ring, buffer, size, acks, &ack, 1));
     fring_grant(ring, buffer, size, FRING_BLOCK);   /* the last one the child waits for: it finishes */
     waitpid(pid, NULL, 0);
     munmap(buffer, size);
@@ -468,13 +441,7 @@ static void bench_yield(void)
     }
     while (!flags[0])
         sched_yield();
-    for (int i = -WARMUP; i < N; i++) {
-        uint64_t t0 = rdtsc();
-        sched_yield();
-        uint64_t t1 = rdtsc();
-        if (i >= 0)
-            samples[i] = (t1 - t0) / 2;
-    }
+    TIME_SAMPLES(N, 2, sched_yield());
     flags[1] = 1;
     waitpid(pid, NULL, 0);
     munmap((void *)flags, 4096);

@@ -373,16 +373,9 @@ extension IPC {
     private static func sendGrant(on ring: KernelRing, address: UInt64, length: UInt64, flags: FusionRingCallFlags,
                                   thread: UserThread) throws(Errno) -> Int64 {
         let process = thread.process
-        guard length > 0, length <= maximumGrant else { throw .invalidArgument }
         let moving = flags.contains(.move)
-        // A move takes whole pages: part of a page would take its
-        // neighbours' bytes away from the sender too.
-        guard !moving || (address | length) & 4095 == 0 else { throw .invalidArgument }
-        guard UserMode.isUserRange(address, length), let space = process.space else { throw .badAddress }
-        let start = address & ~UInt64(4095)
-        let end = (address + length + 4095) & ~UInt64(4095)
-        let frames = try space.lock.withLock { () throws(Errno) -> [UInt64] in try space.pinFrames(start, end) }
-        let grant = Grant(frames: frames, offset: address - start, length: length, moved: moving)
+        guard let space = process.space else { throw .badAddress }
+        let grant = try pinnedGrant(address: address, length: length, moving: moving, in: space)
         let id: UInt32
         do throws(IPCError) {
             id = try Scheduler.withLockThrowing { () throws(IPCError) -> UInt32 in
@@ -406,8 +399,25 @@ extension IPC {
         }
         // Sent: a moved buffer leaves the sender (the grant's references
         // keep its frames; unmapping drops the sender's own).
-        if moving { space.lock.withLock { space.removeRange(start..<end) } }
+        if moving { space.lock.withLock { space.removeRange(address..<address + length) } }   // whole pages
         return Int64(id)
+    }
+
+    /// A grant of `[address, address + length)` in `space`: the arguments
+    /// checked (EINVAL, EFAULT) and the pages under it pinned (each frame
+    /// one more reference, held by the grant). For fring_grant and both
+    /// paths of fring_grant_call.
+    static func pinnedGrant(address: UInt64, length: UInt64, moving: Bool,
+                            in space: UserAddressSpace) throws(Errno) -> Grant {
+        guard length > 0, length <= maximumGrant else { throw .invalidArgument }
+        // A move takes whole pages: part of a page would take its
+        // neighbours' bytes away from the sender too.
+        guard !moving || (address | length) & 4095 == 0 else { throw .invalidArgument }
+        guard UserMode.isUserRange(address, length) else { throw .badAddress }
+        let start = address & ~UInt64(4095)
+        let end = (address + length + 4095) & ~UInt64(4095)
+        let frames = try space.lock.withLock { () throws(Errno) -> [UInt64] in try space.pinFrames(start, end) }
+        return Grant(frames: frames, offset: address - start, length: length, moved: moving)
     }
 
     /// fring_grant_map: the receiver maps a grant it took off `raw`'s ring,

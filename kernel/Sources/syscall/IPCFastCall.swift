@@ -79,16 +79,12 @@ enum IPCFastCall {
         let sendRaw = frame.pointee.rdi, address = frame.pointee.rsi, length = frame.pointee.rdx
         let replyRaw = frame.pointee.r10, replyBuffer = frame.pointee.r8, replyCapacity = frame.pointee.r9
         let capacity = min(replyCapacity, inlineCapacity)
-        guard length > 0, length <= IPC.maximumGrant, sendRaw | replyRaw <= UInt64(Int32.max),
-              UserMode.isUserRange(address, length),
+        guard sendRaw | replyRaw <= UInt64(Int32.max),
               replyBuffer >= UserMode.userBase, replyBuffer <= UserMode.userEnd - capacity,
               let borrowed = Threads.borrowedProcess(of: Scheduler.current) else { return nil }
         let (space, pid) = borrowed._withUnsafeGuaranteedRef { ($0.space, $0.pid) }
-        guard let space else { return nil }
-        let start = address & ~UInt64(4095), end = (address + length + 4095) & ~UInt64(4095)
-        guard let frames = try? space.lock.withLock({ () throws(Errno) -> [UInt64] in try space.pinFrames(start, end) })
+        guard let space, let grant = try? IPC.pinnedGrant(address: address, length: length, moving: false, in: space)
         else { return nil }
-        let grant = IPC.Grant(frames: frames, offset: address - start, length: length)
         let sendName = Handle(rawValue: Int32(sendRaw)), replyName = Handle(rawValue: Int32(replyRaw))
         var message: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
 

@@ -118,8 +118,3 @@ int fring_wake(int handle, int side)
 {
     return (int)fring_syscall6(SYS_fring_wake, handle, side, 0, 0, 0, 0);
 }
-
-int fring_wake_wait(int wake_handle, int wait_handle)
-{
-    return (int)fring_syscall6(SYS_fring_wake_wait, wake_handle, wait_handle, 0, 0, 0, 0);
-}

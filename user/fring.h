@@ -127,7 +127,22 @@ static inline unsigned char *fring_slot(unsigned char *ring, uint64_t position)
  * and the caller sleeps until `wait_handle`'s ring may hold a message. 0 on
  * any wakeup (re-check the ring, as after a futex wait), or -1 with errno:
  * EINTR (a signal), EPIPE (empty, no sender left), EBADF or EACCES. */
-int fring_wake_wait(int wake_handle, int wait_handle);
+static inline int fring_wake_wait(int wake_handle, int wait_handle)
+{
+    /* Inline, as the ring helpers that call it: the one system call of a
+     * mapped-ring call/reply, where a wrapper's frame would be a sizeable
+     * share of the message's cost. */
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"((long)SYS_fring_wake_wait), "D"((long)wake_handle), "S"((long)wait_handle)
+                     : "rcx", "r11", "memory");
+    if (ret < 0) {
+        errno = (int)-ret;
+        return -1;
+    }
+    return 0;
+}
 
 /* Copies a payload of at most 56 bytes a word at a time: the compiler's
  * inline memcpy at -Os is a byte loop (rep movsb), 56 steps for a full
@@ -248,7 +263,7 @@ static inline int fring_ring_send_mp(int handle, unsigned char *ring, const void
 
 /* Takes one message from the mapped ring: its length, or -1 with errno
  * EAGAIN (empty). Wakes a sender sleeping for room. */
-static inline long fring_ring_recv(int handle, unsigned char *ring, void *buffer, size_t capacity)
+static inline __attribute__((always_inline)) long fring_ring_recv(int handle, unsigned char *ring, void *buffer, size_t capacity)
 {
     uint64_t *head = (uint64_t *)(ring + FRING_OFF_HEAD);
     uint64_t position = __atomic_load_n(head, __ATOMIC_RELAXED);
@@ -282,7 +297,7 @@ int fring_wait(int handle, int side);
  * then takes it. The reply's length, or -1 with errno: EAGAIN (the request
  * ring is full; nothing sent), EMSGSIZE, or fring_wake_wait's errors (the
  * request was sent). */
-static inline long fring_ring_call(int handle, unsigned char *ring, const void *data, size_t length,
+static inline __attribute__((always_inline)) long fring_ring_call(int handle, unsigned char *ring, const void *data, size_t length,
                                    int reply_handle, unsigned char *reply_ring, void *reply, size_t reply_capacity)
 {
     if (fring_ring_put(ring, data, length) < 0)

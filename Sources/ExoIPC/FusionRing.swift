@@ -330,6 +330,15 @@ public struct FusionRing: @unchecked Sendable {
         return word.pointee.exchange(0, ordering: .acquiringAndReleasing) != 0
     }
 
+    /// Clears `side`'s announcement without looking at it, for a waker
+    /// that already knows the sleeper (it holds it, off its wait queue,
+    /// under the lock sleepers announce under) and wakes it whatever the
+    /// word says: no fence is needed, since no check follows.
+    @inline(__always)
+    public func clearWaiter(_ side: Side) {
+        waitWord(side).pointee.store(0, ordering: .relaxed)
+    }
+
     /// The address of `side`'s wait word (what a futex sleeps on).
     public func waitWordAddress(_ side: Side) -> UnsafeMutableRawPointer {
         base + (side == .receiver ? RingLayout.receiverWaitingOffset : RingLayout.senderWaitingOffset)

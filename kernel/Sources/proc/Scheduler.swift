@@ -328,6 +328,25 @@ enum Scheduler {
         switchDirectly(from: Threads.table + current.index, to: incoming, target)
     }
 
+    /// `handOff`'s lazy case split into its check and its commit, for a
+    /// fast path that must know before it changes anything that the CPU
+    /// will go straight to `target`: the same conditions as `handOff`
+    /// (`target` blocked, nobody queued here, `target` free to run here).
+    /// Lock held, interrupts off.
+    @inline(__always)
+    static func mayHandOffLazily(to target: ThreadID) -> Bool {
+        Threads.table[target.index].state == .blocked
+            && queues[SMP.currentIndex].admitsLazyHandOff(to: target, entities: entities)
+    }
+
+    /// The commit after `mayHandOffLazily(to:)` answered yes, in the same
+    /// lock visit: `handOff` without its checks.
+    @inline(__always)
+    static func handOffLazily(from me: ThreadID, to target: ThreadID) {
+        assert(me == current, "the caller hands off")
+        switchDirectly(from: Threads.table + me.index, to: Threads.table + target.index, target)
+    }
+
     /// The handoff through the run queue (`tryHandOff`: the caller's burst
     /// ends here, `target` gets a slice of its own), when threads wait on
     /// this CPU or `target` is recorded elsewhere; an ordinary wakeup and

@@ -95,13 +95,36 @@ final class WaitQueue {
         return first
     }
 
+    /// The one thread waiting, if exactly one is (nil for none or more):
+    /// a fast path's check before `takeSole`. Lock held.
+    @inline(__always)
+    var soleWaiter: ThreadID? {
+        head != WaitLinks.none && head == tail ? ThreadID(rawValue: head) : nil
+    }
+
+    /// Takes the `soleWaiter` off the queue without waking it (a direct
+    /// handoff follows), leaving the queue empty. Lock held.
+    @inline(__always)
+    func takeSole(_ thread: ThreadID) {
+        assert(soleWaiter == thread, "takeSole needs the sole waiter")
+        Threads.table[thread.index].waitQueue = nil
+        head = WaitLinks.none
+        tail = WaitLinks.none
+    }
+
     /// Queues the calling thread without blocking it: the caller then
     /// blocks another way (`Scheduler.handOff`) and, woken, calls
     /// `leaveCurrentQueue`.
     @inline(__always)
     func enqueueCurrent() {
-        assert(Scheduler.lock.isHeldHere, "enqueueCurrent needs the scheduler lock")
-        append(Scheduler.current)
+        enqueue(Scheduler.current)
+    }
+
+    /// `enqueueCurrent` for a caller that has its own ThreadID at hand.
+    @inline(__always)
+    func enqueue(_ me: ThreadID) {
+        assert(Scheduler.lock.isHeldHere && me == Scheduler.current, "enqueue needs the lock, and the caller")
+        append(me)
     }
 
     /// Takes the calling thread off whatever queue it is on, found through
@@ -111,8 +134,13 @@ final class WaitQueue {
     /// queue proves the queue alive. Lock held.
     @inline(__always)
     static func leaveCurrentQueue() {
-        assert(Scheduler.lock.isHeldHere, "leaveCurrentQueue needs the scheduler lock")
-        let me = Scheduler.current
+        leave(Scheduler.current)
+    }
+
+    /// `leaveCurrentQueue` for a caller that has its own ThreadID at hand.
+    @inline(__always)
+    static func leave(_ me: ThreadID) {
+        assert(Scheduler.lock.isHeldHere && me == Scheduler.current, "leave needs the lock, and the caller")
         guard let queue = Threads.table[me.index].waitQueue else { return }
         Unmanaged<WaitQueue>.fromOpaque(queue)._withUnsafeGuaranteedRef { $0.remove(me) }
     }

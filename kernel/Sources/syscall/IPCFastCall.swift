@@ -226,6 +226,59 @@ enum IPCFastCall {
         }
     }
 
+    /// fring_wake_wait's fast path (from syscall.S, interrupts off
+    /// throughout), for the case a call/reply through the mapped rings
+    /// lives in: one receiver sleeps on `wake`'s ring, `wait`'s is empty
+    /// with a sender left, nothing is pending for the caller, and the CPU
+    /// may go to that receiver lazily (`Scheduler.mayHandOffLazily`).
+    /// Checks, then commit, in one lock visit; nil (nothing changed) sends
+    /// the call to `wakeWait`, which handles every case. Once woken, like
+    /// `wakeWait`, it returns whether a signal came meanwhile (then the
+    /// call answers EINTR and its end delivers the signal).
+    ///
+    /// Against `wakeWait` it leaves out what a sole waiter and a lazy
+    /// switch make moot: the waker's fence and exchange on the receiver's
+    /// wait word (the receiver is known and woken whatever the word says),
+    /// the walk of the queue for others, the run queue's checks (made
+    /// before the commit).
+    @inline(__always)
+    static func wakeWaitDirectly(wake wakeRaw: UInt64, wait waitRaw: UInt64) -> Bool? {
+        let me = Scheduler.current
+        guard wakeRaw | waitRaw <= UInt64(Int32.max), let process = Threads.borrowedProcess(of: me),
+              SignalDelivery.nothingPending(for: me) else { return nil }
+        let wakeName = Handle(rawValue: Int32(wakeRaw)), waitName = Handle(rawValue: Int32(waitRaw))
+        Scheduler.lock.acquire()
+        let switched = process._withUnsafeGuaranteedRef { process -> Bool in
+            guard let wakeRing = process.rings.borrow(wakeName, requiring: .send),
+                  let waitRing = process.rings.borrow(waitName, requiring: .receive) else { return false }
+            return wakeRing._withUnsafeGuaranteedRef { wakeRing -> Bool in
+                waitRing._withUnsafeGuaranteedRef { waitRing -> Bool in
+                    guard waitRing.sendEnds > 0, let receiver = wakeRing.receivers.soleWaiter,
+                          Scheduler.mayHandOffLazily(to: receiver),
+                          waitRing.ring.prepareToWait(.receiver) else { return false }
+                    // Commit: the receiver off its queue, answered; the
+                    // caller on `wait`'s; the CPU to the receiver.
+                    wakeRing.receivers.takeSole(receiver)
+                    wakeRing.ring.clearWaiter(.receiver)
+                    waitRing.receivers.enqueue(me)
+                    Threads.handoffs[receiver.index] = Threads.Handoff(
+                        ring: UnsafeRawPointer(Unmanaged.passUnretained(wakeRing).toOpaque()),
+                        atSwitch: Scheduler.switches)
+                    Scheduler.handOffLazily(from: me, to: receiver)
+                    return true
+                }
+            }
+        }
+        guard switched else {
+            Scheduler.lock.release()
+            return nil
+        }
+        // Woken: `wait`'s ring is not touched again (see passToReceiver).
+        WaitQueue.leave(me)
+        Scheduler.lock.release()
+        return !SignalDelivery.nothingPending(for: me)
+    }
+
     /// fring_wake_wait: the call/reply step for programs that put their
     /// messages in the mapped rings themselves. The CPU goes straight to a
     /// receiver sleeping on `wake`'s ring (`passToReceiver`, as fring_call)

@@ -103,7 +103,14 @@ enum SignalDelivery {
     /// no mask to restore. Read without the lock (see deliverPending).
     @inline(__always)
     static func nothingPending() -> Bool {
-        guard let borrowed = Threads.borrowedUser(of: Scheduler.current) else { return true }
+        nothingPending(for: Scheduler.current)
+    }
+
+    /// `nothingPending` for the calling thread, named by a caller that
+    /// already has it at hand.
+    @inline(__always)
+    static func nothingPending(for me: ThreadID) -> Bool {
+        guard let borrowed = Threads.borrowedUser(of: me) else { return true }
         return isQuiet(borrowed)
     }
 

@@ -121,27 +121,43 @@ func exoSyscall(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
     return UserMode.canReturnBySysret(frame.pointee)
 }
 
+/// The end of a system call whose work is done (the result is in the
+/// frame's RAX) but which must leave the general way: signals to deliver.
+/// From syscall.S's fring_wake_wait fast path, interrupts off. Returns
+/// whether SYSRET may return, as `exo_syscall`.
+@_cdecl("exo_syscall_finish")
+func exoSyscallFinish(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
+    let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+    CPU.enableInterrupts()
+    if !SignalDelivery.nothingPending() { SignalDelivery.deliverPending(frame) }
+    CPU.disableInterrupts()
+    return UserMode.canReturnBySysret(frame.pointee)
+}
+
+/// fring_wake_wait's fast path from syscall.S, with its lean frame (see
+/// there): 0 when done (result in the frame's RAX), 1 when done but the
+/// end must go through `exo_syscall_finish`, 2 when declined (nothing
+/// changed; the general path runs the call). Interrupts off throughout.
+@_cdecl("exo_fring_wake_wait_fast")
+func exoFringWakeWaitFast(_ wake: UInt64, _ wait: UInt64, _ rawFrame: UnsafeMutableRawPointer) -> UInt32 {
+    guard let interrupted = IPCFastCall.wakeWaitDirectly(wake: wake, wait: wait) else { return 2 }
+    rawFrame.assumingMemoryBound(to: TrapFrame.self).pointee.rax = interrupted ? UInt64(bitPattern: Int64(Errno.interrupted.syscallReturnValue)) : 0
+    return interrupted ? 1 : 0
+}
+
 /// The entry from syscall.S of the Fusion Ring calls that switch straight
-/// to a peer, fring_call, fring_grant_call and fring_wake_wait (same contract as
-/// `exo_syscall`): without the table, when the fast path is on (tracing
-/// off). The calls' fast paths (IPCFastCall) may decline, and the general
-/// one runs; fring_wake_wait has one implementation, called directly.
+/// to a peer with a message, fring_call and fring_grant_call (same
+/// contract as `exo_syscall`): without the table, when the fast path is on
+/// (tracing off). The calls' fast paths (IPCFastCall) may decline, and the
+/// general one runs.
 @_cdecl("exo_fring_fast")
 func exoFringFast(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
     let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
     guard exo_syscall_fast_path != 0 else { return exoSyscall(rawFrame) }
     CPU.enableInterrupts()
-    let result: Int64
-    if frame.pointee.rax == SyscallNumber.fringWakeWait.rawValue {
-        do { try IPCFastCall.wakeWait(wake: frame.pointee.rdi, wait: frame.pointee.rsi); result = 0 } catch {
-            result = Int64(error.syscallReturnValue)
-        }
-    } else {
-        let answer = frame.pointee.rax == SyscallNumber.fringCall.rawValue
-            ? IPCFastCall.call(frame) : IPCFastCall.grantCall(frame)
-        guard let answer else { return exoSyscall(rawFrame) }
-        result = answer
-    }
+    let answer = frame.pointee.rax == SyscallNumber.fringCall.rawValue
+        ? IPCFastCall.call(frame) : IPCFastCall.grantCall(frame)
+    guard let result = answer else { return exoSyscall(rawFrame) }
     frame.pointee.rax = UInt64(bitPattern: result)
     if SignalDelivery.nothingPending() {
         // The frame is still the one the SYSCALL entry pushed (RCX = RIP,

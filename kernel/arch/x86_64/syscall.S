@@ -10,10 +10,11 @@
  *
  * A system call leaves on the thread's kernel stack the same frame an
  * exception from ring 3 does (TrapFrame.swift), with vector 0x100, so
- * signals, fork and execve see one shape of saved user state. fring_call,
- * fring_grant_call and fring_wake_wait build the same frame and enter Swift at
+ * signals, fork and execve see one shape of saved user state. fring_call
+ * and fring_grant_call build the same frame and enter Swift at
  * exo_fring_fast (their fast paths, which fall back to exo_syscall's
- * general one).
+ * general one); fring_wake_wait's fast path builds part of it and
+ * completes it when it leaves the fast path (.Lfast_wake_wait).
  */
 #define PERCPU_USER_RSP     24
 #define PERCPU_KERNEL_STACK 32
@@ -27,8 +28,30 @@
 #define USER_DS             0x1b    /* GDT slot 3, RPL 3 */
 #define USER_CS             0x23    /* GDT slot 4, RPL 3 */
 #define SYSCALL_VECTOR      0x100
-#define FRAME_RIP           136
+/* TrapFrame offsets (frame.h's push order) */
+#define FRAME_R15           0
+#define FRAME_R14           8
+#define FRAME_R13           16
+#define FRAME_R12           24
+#define FRAME_R11           32
+#define FRAME_R10           40
+#define FRAME_R9            48
+#define FRAME_R8            56
+#define FRAME_RBP           64
+#define FRAME_RDI           72
+#define FRAME_RSI           80
+#define FRAME_RDX           88
 #define FRAME_RCX           96
+#define FRAME_RBX           104
+#define FRAME_RAX           112
+#define FRAME_VECTOR        120
+#define FRAME_ERROR         128
+#define FRAME_RIP           136
+#define FRAME_CS            144
+#define FRAME_RFLAGS        152
+#define FRAME_RSP           160
+#define FRAME_SS            168
+#define FRAME_SIZE          176
 
 #define EXTABLE(fault, resume) \
     .pushsection .exo_extable, "a"; .balign 8; .quad fault, resume; .popsection
@@ -48,6 +71,8 @@ exo_syscall_entry:
     je .Lfast_getpid
     cmpq $SYS_GETTID, %rax
     je .Lfast_gettid
+    cmpq $SYS_FRING_WAKE_WAIT, %rax
+    je .Lfast_wake_wait
 .Lslow_path:
     movq %rsp, %gs:PERCPU_USER_RSP
     movq %gs:PERCPU_KERNEL_STACK, %rsp
@@ -64,14 +89,13 @@ exo_syscall_entry:
     xorl %ebp, %ebp                /* backtraces end here */
     cmpq $SYS_FRING_CALL, %rax
     je 1f
-    cmpq $SYS_FRING_WAKE_WAIT, %rax
-    je 1f
     cmpq $SYS_FRING_GRANT_CALL, %rax
     je 1f
     call exo_syscall               /* Swift: returns whether SYSRET may return */
-    jmp 2f
+    jmp .Lsyscall_exit
 1:  call exo_fring_fast            /* the same contract, without the table */
-2:  cli
+.Lsyscall_exit:
+    cli
     movl %eax, %ecx
     POP_GPRS_THROUGH_RDX
     testl %ecx, %ecx
@@ -106,6 +130,81 @@ exo_syscall_entry:
 .endm
     FAST_ID_CALL .Lfast_getpid, PERCPU_USER_PID
     FAST_ID_CALL .Lfast_gettid, PERCPU_USER_TID
+
+/*
+ * fring_wake_wait's fast path (IPCFastCall.wakeWaitDirectly): the one
+ * system call of a call/reply through mapped rings, where the whole round
+ * is a few hundred instructions and the frame a sizeable share of them.
+ * The frame here is lean: the return state and the registers C may
+ * clobber (with the arguments), stored into the TrapFrame's own slots;
+ * RBX, RBP and R12-R15 stay in their registers, which the Swift code
+ * preserves (SysV ABI), and SYSRET returns with all of them as they were.
+ * Swift answers 0 (done: result in the frame's RAX), 1 (done, but the end
+ * goes the general way: a signal to deliver) or 2 (declined, nothing
+ * changed: the general path runs the call); for 1 and 2 the frame is
+ * completed here first, so the rest sees the usual shape. Interrupts stay
+ * off throughout (FMASK cleared IF; Swift does not set it).
+ */
+.Lfast_wake_wait:
+    testb $1, exo_syscall_fast_path(%rip)
+    jz .Lslow_path
+    btq $47, %rcx                  /* SYSRET to a non-canonical RIP faults in ring 0 */
+    jc .Lslow_path
+    movq %rsp, %gs:PERCPU_USER_RSP
+    movq %gs:PERCPU_KERNEL_STACK, %rsp
+    subq $FRAME_SIZE, %rsp
+    movq %rax, FRAME_RAX(%rsp)
+    movq %gs:PERCPU_USER_RSP, %rax
+    movq %rax, FRAME_RSP(%rsp)
+    movq %rcx, FRAME_RIP(%rsp)
+    movq %r11, FRAME_RFLAGS(%rsp)
+    movq %rdi, FRAME_RDI(%rsp)
+    movq %rsi, FRAME_RSI(%rsp)
+    movq %rdx, FRAME_RDX(%rsp)
+    movq %r8, FRAME_R8(%rsp)
+    movq %r9, FRAME_R9(%rsp)
+    movq %r10, FRAME_R10(%rsp)
+    cld
+    movq %rsp, %rdx                /* (wake, wait, frame) */
+    call exo_fring_wake_wait_fast
+    testl %eax, %eax
+    jnz .Lwake_wait_slowly
+    movq FRAME_RDI(%rsp), %rdi
+    movq FRAME_RSI(%rsp), %rsi
+    movq FRAME_RDX(%rsp), %rdx
+    movq FRAME_R8(%rsp), %r8
+    movq FRAME_R9(%rsp), %r9
+    movq FRAME_R10(%rsp), %r10
+    movq FRAME_RAX(%rsp), %rax
+    movq FRAME_RIP(%rsp), %rcx
+    movq FRAME_RFLAGS(%rsp), %r11
+    movq FRAME_RSP(%rsp), %rsp
+    swapgs
+    sysretq
+
+.Lwake_wait_slowly:
+    movq $USER_DS, FRAME_SS(%rsp)
+    movq $USER_CS, FRAME_CS(%rsp)
+    movq $SYSCALL_VECTOR, FRAME_VECTOR(%rsp)
+    movq $0, FRAME_ERROR(%rsp)
+    movq FRAME_RIP(%rsp), %rcx     /* RCX and R11 as SYSCALL left them */
+    movq %rcx, FRAME_RCX(%rsp)
+    movq FRAME_RFLAGS(%rsp), %r11
+    movq %r11, FRAME_R11(%rsp)
+    movq %rbx, FRAME_RBX(%rsp)
+    movq %rbp, FRAME_RBP(%rsp)
+    movq %r12, FRAME_R12(%rsp)
+    movq %r13, FRAME_R13(%rsp)
+    movq %r14, FRAME_R14(%rsp)
+    movq %r15, FRAME_R15(%rsp)
+    movq %rsp, %rdi
+    xorl %ebp, %ebp
+    cmpl $1, %eax
+    je 1f
+    call exo_syscall               /* declined: the general path, from the start */
+    jmp .Lsyscall_exit
+1:  call exo_syscall_finish        /* done: only the end of the call is left */
+    jmp .Lsyscall_exit
 
 exo_return_by_iret_after_rdx:
     popq %rcx

@@ -53,7 +53,7 @@
 
 #define MAX_SAMPLES 2001
 
-static inline uint64_t rdtsc(void)
+static inline __attribute__((always_inline)) uint64_t rdtsc(void)
 {
     uint32_t lo, hi;
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");

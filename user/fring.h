@@ -106,6 +106,13 @@ int fring_close(int ring);
  * fring_ring_send_mp for several; one consumer either way.
  * Sleeping and waking go through the kernel only when the other side
  * announced it sleeps (the wait words at offsets 192 and 196). */
+/* The ring helpers below are always inlined: left to -Os, gcc calls the
+ * small ones out of line, and a call, a return and the argument moves
+ * are a sizeable share of a message that costs a few dozen instructions
+ * (an out-of-line fring_ring_put once slowed a 16-message batch loop from
+ * 272 to 425 instructions per message). */
+#define FRING_INLINE static inline __attribute__((always_inline))
+
 enum {
     FRING_OFF_CAPACITY = 8, FRING_OFF_TAIL = 64, FRING_OFF_HEAD = 128,
     FRING_OFF_RECEIVER_WAITING = 192, FRING_OFF_SENDER_WAITING = 196, FRING_OFF_SLOTS = 256,
@@ -116,7 +123,7 @@ enum {
  * sleeps. */
 int fring_wake(int handle, int side);
 
-static inline unsigned char *fring_slot(unsigned char *ring, uint64_t position)
+FRING_INLINE unsigned char *fring_slot(unsigned char *ring, uint64_t position)
 {
     uint32_t capacity = *(uint32_t *)(ring + FRING_OFF_CAPACITY);
     return ring + FRING_OFF_SLOTS + (position & (capacity - 1)) * 64;
@@ -127,7 +134,7 @@ static inline unsigned char *fring_slot(unsigned char *ring, uint64_t position)
  * and the caller sleeps until `wait_handle`'s ring may hold a message. 0 on
  * any wakeup (re-check the ring, as after a futex wait), or -1 with errno:
  * EINTR (a signal), EPIPE (empty, no sender left), EBADF or EACCES. */
-static inline int fring_wake_wait(int wake_handle, int wait_handle)
+FRING_INLINE int fring_wake_wait(int wake_handle, int wait_handle)
 {
     /* Inline, as the ring helpers that call it: the one system call of a
      * mapped-ring call/reply, where a wrapper's frame would be a sizeable
@@ -147,16 +154,17 @@ static inline int fring_wake_wait(int wake_handle, int wait_handle)
 /* Copies a payload of at most 56 bytes a word at a time: the compiler's
  * inline memcpy at -Os is a byte loop (rep movsb), 56 steps for a full
  * slot; this is at most 7 words and 7 bytes. */
-static inline void fring_copy(void *destination, const void *source, size_t length)
+FRING_INLINE void fring_copy(void *destination, const void *source, size_t length)
 {
     size_t words = length >> 3, bytes = length & 7;
     __asm__ volatile("rep movsq" : "+D"(destination), "+S"(source), "+c"(words) : : "memory");
-    __asm__ volatile("rep movsb" : "+D"(destination), "+S"(source), "+c"(bytes) : : "memory");
+    if (bytes)      /* known at compile time for a constant length */
+        __asm__ volatile("rep movsb" : "+D"(destination), "+S"(source), "+c"(bytes) : : "memory");
 }
 
 /* Fills the slot a producer claimed for `position` and publishes it
  * (sequence position + 1, release). */
-static inline void fring_fill(unsigned char *slot, uint64_t position, const void *data, size_t length)
+FRING_INLINE void fring_fill(unsigned char *slot, uint64_t position, const void *data, size_t length)
 {
     *(uint16_t *)(slot + 4) = (uint16_t)length;
     slot[6] = FRING_TYPE_DATA;
@@ -166,7 +174,7 @@ static inline void fring_fill(unsigned char *slot, uint64_t position, const void
 }
 
 /* After a publish: wakes a receiver that announced it sleeps. */
-static inline void fring_wake_receiver(int handle, unsigned char *ring)
+FRING_INLINE void fring_wake_receiver(int handle, unsigned char *ring)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint32_t *waiting = (uint32_t *)(ring + FRING_OFF_RECEIVER_WAITING);
@@ -175,7 +183,7 @@ static inline void fring_wake_receiver(int handle, unsigned char *ring)
 }
 
 /* fring_fill, then wakes a receiver that announced it sleeps. */
-static inline void fring_publish(int handle, unsigned char *ring, unsigned char *slot, uint64_t position,
+FRING_INLINE void fring_publish(int handle, unsigned char *ring, unsigned char *slot, uint64_t position,
                                  const void *data, size_t length)
 {
     fring_fill(slot, position, data, length);
@@ -183,10 +191,8 @@ static inline void fring_publish(int handle, unsigned char *ring, unsigned char 
 }
 
 /* Claims the next slot of a single-producer mapped ring and fills it,
- * without waking anyone: 0, or -1 with errno EAGAIN (full) or EMSGSIZE.
- * Always inline: left out of line at -Os, it slowed a 16-message batch
- * loop from 272 to 425 instructions per message (ipc_ring_batch16). */
-static inline __attribute__((always_inline)) int fring_ring_put(unsigned char *ring, const void *data, size_t length)
+ * without waking anyone: 0, or -1 with errno EAGAIN (full) or EMSGSIZE. */
+FRING_INLINE int fring_ring_put(unsigned char *ring, const void *data, size_t length)
 {
     if (length > FRING_INLINE_MAX) {
         errno = EMSGSIZE;
@@ -206,7 +212,7 @@ static inline __attribute__((always_inline)) int fring_ring_put(unsigned char *r
 
 /* Puts one message in the mapped ring: 0, or -1 with errno EAGAIN (full)
  * or EMSGSIZE. Wakes a receiver sleeping in fring_wait. */
-static inline int fring_ring_send(int handle, unsigned char *ring, const void *data, size_t length)
+FRING_INLINE int fring_ring_send(int handle, unsigned char *ring, const void *data, size_t length)
 {
     if (fring_ring_put(ring, data, length) < 0)
         return -1;
@@ -263,7 +269,7 @@ static inline int fring_ring_send_mp(int handle, unsigned char *ring, const void
 
 /* Takes one message from the mapped ring: its length, or -1 with errno
  * EAGAIN (empty). Wakes a sender sleeping for room. */
-static inline __attribute__((always_inline)) long fring_ring_recv(int handle, unsigned char *ring, void *buffer, size_t capacity)
+FRING_INLINE long fring_ring_recv(int handle, unsigned char *ring, void *buffer, size_t capacity)
 {
     uint64_t *head = (uint64_t *)(ring + FRING_OFF_HEAD);
     uint64_t position = __atomic_load_n(head, __ATOMIC_RELAXED);
@@ -297,7 +303,7 @@ int fring_wait(int handle, int side);
  * then takes it. The reply's length, or -1 with errno: EAGAIN (the request
  * ring is full; nothing sent), EMSGSIZE, or fring_wake_wait's errors (the
  * request was sent). */
-static inline __attribute__((always_inline)) long fring_ring_call(int handle, unsigned char *ring, const void *data, size_t length,
+FRING_INLINE long fring_ring_call(int handle, unsigned char *ring, const void *data, size_t length,
                                    int reply_handle, unsigned char *reply_ring, void *reply, size_t reply_capacity)
 {
     if (fring_ring_put(ring, data, length) < 0)

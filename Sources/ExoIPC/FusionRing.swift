@@ -357,7 +357,7 @@ public struct FusionRing: @unchecked Sendable {
 
     @inline(__always)
     private func slotAddress(_ position: UInt64) -> UnsafeMutableRawPointer {
-        base + RingLayout.slotsOffset + Int(position & mask) * RingLayout.slotSize
+        base + RingLayout.slotsOffset + Int(truncatingIfNeeded: position & mask) &* RingLayout.slotSize   // mask < capacity: no overflow
     }
 
     @inline(__always)

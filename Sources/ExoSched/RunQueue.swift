@@ -68,6 +68,10 @@ public struct RunQueue: SchedulingQueue, Sendable {
     @inline(__always)
     public var count: Int { Int(lists.hot.count + lists.normal.count + lists.cold.count) }
 
+    /// No thread waits (one test of the three counts, no sum).
+    @inline(__always)
+    public var isEmpty: Bool { lists.hot.count | lists.normal.count | lists.cold.count == 0 }
+
     /// Threads waiting in `schedClass`'s queue.
     @inline(__always)
     public func count(of schedClass: SchedClass) -> Int { Int(lists[schedClass].count) }
@@ -359,7 +363,7 @@ public struct RunQueue: SchedulingQueue, Sendable {
     /// itself, which a reply hands the CPU back to. Checks only.
     @inline(__always)
     public func admitsLazyHandOff<Table: SchedEntityTable>(to target: ThreadID, entities: Table) -> Bool {
-        guard currentNumber != ThreadID.endOfList, count == 0 else { return false }
+        guard currentNumber != ThreadID.endOfList, isEmpty else { return false }
         let location = entities[target].location
         return (location == .detached || target.rawValue == currentNumber)
             && !entities[target].isPinned(elsewhereThan: cpu)

@@ -19,6 +19,14 @@ public struct ThreadID: RawRepresentable, Hashable, Comparable, Sendable {
         self.rawValue = rawValue
     }
 
+    /// A raw value from a source that only ever holds valid threads (the
+    /// per-CPU record of the running thread), without the check.
+    @inline(__always)
+    public init(trustedRawValue rawValue: UInt32) {
+        assert(rawValue != ThreadID.endOfList, "ThreadID UInt32.max is reserved")
+        self.rawValue = rawValue
+    }
+
     /// The thread at `index` in the entity table.
     public init(_ index: Int) {
         precondition(index >= 0 && index < Int(ThreadID.endOfList), "thread index out of range")

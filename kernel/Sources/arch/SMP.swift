@@ -47,6 +47,12 @@ enum SMP {
         /// switch loads. Every CR3 write that changes the root goes through
         /// `Threads.loadRoot` (the rest rewrite the same root to flush).
         var loadedRoot: UInt64 = 0
+        /// The FS base MSR's value as the kernel last wrote it
+        /// (`Threads.loadFSBase`; user code cannot write it: CR4.FSGSBASE
+        /// is off): a switch between threads with the same thread pointer
+        /// (a forked server and its client, say) skips the WRMSR.
+        /// `UInt64.max` = not known yet, which no user address matches.
+        var loadedFSBase: UInt64 = .max
     }
 
     /// This CPU's record. Not checked for nil: the GS base is set before

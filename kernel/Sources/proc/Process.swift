@@ -249,7 +249,7 @@ final class Process {
         CPU.withInterruptsDisabled {
             Threads.table[kernelThread.index].addressSpaceRoot = image.space.root
             Threads.table[kernelThread.index].userFSBase = 0
-            CPU.write(UserMode.fsBaseMSR, 0)
+            Threads.loadFSBase(0)
             Threads.loadRoot(image.space.root)
         }
         _ = old                                     // released here, off every CPU's tables

@@ -69,7 +69,7 @@ enum Scheduler {
     /// on its way back to ring 3 took the shell's pending SIGCHLD with the
     /// shell's handler, and died in the handler's code.)
     @inline(__always)
-    static var current: ThreadID { ThreadID(rawValue: exo_read_gs_current_thread()) }
+    static var current: ThreadID { ThreadID(trustedRawValue: exo_read_gs_current_thread()) }
 
     /// The thread running on CPU `cpu` (its idle thread when its queue has
     /// none), for other CPUs to look at under the lock: that CPU's

@@ -80,7 +80,7 @@ enum Threads {
             UserMode.setKernelStack(top: next.pointee.stack.unsafelyUnwrapped.top, on: cpu)
             cpu.pointee.userProcessID = next.pointee.userProcessID
             cpu.pointee.userThreadID = next.pointee.userThreadID
-            CPU.write(UserMode.fsBaseMSR, next.pointee.userFSBase)
+            if cpu.pointee.loadedFSBase != next.pointee.userFSBase { loadFSBase(next.pointee.userFSBase, on: cpu) }
             if cpu.pointee.loadedRoot != root { loadRoot(root, on: cpu) }
         } else if cpu.pointee.loadedRoot != KernelAddressSpace.root {
             loadRoot(KernelAddressSpace.root, on: cpu)
@@ -92,6 +92,14 @@ enum Threads {
     static func loadRoot(_ root: UInt64, on cpu: UnsafeMutablePointer<SMP.PerCPU> = SMP.current) {
         CPU.cr3 = root
         cpu.pointee.loadedRoot = root
+    }
+
+    /// Loads `base` into the FS base MSR (the user thread pointer) and
+    /// notes it in the per-CPU record, which the switch compares against.
+    /// Every write of the MSR goes through here. Interrupts off.
+    static func loadFSBase(_ base: UInt64, on cpu: UnsafeMutablePointer<SMP.PerCPU> = SMP.current) {
+        CPU.write(UserMode.fsBaseMSR, base)
+        cpu.pointee.loadedFSBase = base
     }
 
     /// `thread`'s user thread without a retain, for the hot checks at

@@ -226,7 +226,7 @@ extension Syscalls {
             guard c.a1 < UserMode.userEnd else { throw .notPermitted }
             CPU.withInterruptsDisabled {
                 Threads.table[me.index].userFSBase = c.a1
-                CPU.write(UserMode.fsBaseMSR, c.a1)
+                Threads.loadFSBase(c.a1)
             }
             return 0
         case 0x1003:                                              // ARCH_GET_FS

@@ -4,57 +4,81 @@ import ExoIPC
 import ExoKit
 import ExoSched
 
-/// fring_call's (and fring_grant_call's) fast path: one call/reply round
-/// of a Fusion Ring as a single routine, checks then commit, for the
-/// common case: both handles valid with their rights, a message of at most
-/// 56 bytes (or a grant), a reply buffer in user space, nothing pending for
-/// the caller, a free slot. A failed check returns nil before anything changed, and the
-/// general path (`IPC.call`, through the table) runs the call from the
-/// start and reports the error.
+/// The fast paths of the Fusion Ring calls that hand the CPU straight to a
+/// peer: fring_call, fring_grant_call and fring_wake_wait, entered from
+/// syscall.S's lean frame (the return state and the registers C may
+/// clobber; see there) with interrupts off. Each is one routine, checks
+/// then commit, for the case a call/reply lives in: both handles valid with
+/// their rights, nothing pending for the caller, exactly one receiver
+/// sleeping on the ring the call goes to, the CPU free to go to it lazily
+/// (`Scheduler.mayHandOffLazily`), a free slot, and for the calls a
+/// message of at most 56 bytes (or a grant) and a reply buffer in user
+/// space. A failed check answers `.declined` before anything changed, and
+/// syscall.S runs the call down the general path (through the table),
+/// which handles every case and reports the errors.
 ///
-/// Against the general path it leaves out the table's dispatch, reference
+/// Against the general path they leave out the table's dispatch, reference
 /// counting (the process and its rings are borrowed from tables the
 /// scheduler lock guards, and the lock is held from the lookups to the
-/// switch), the buffers behind closures, and separate lock visits: one
-/// visit looks up both rings, puts the message, takes the waiting receiver
-/// and hands it the CPU; the reply's handoff brings the lock back across
-/// the switch, and the same visit takes the reply off its ring.
+/// switch), the buffers behind closures, separate lock visits, and what a
+/// sole waiter and a lazy switch make moot: the fence and exchange on the
+/// receiver's wait word (it is known, and woken whatever the word says),
+/// the walk of the queue for other waiters, the run queue's bookkeeping.
+/// One lock visit looks up both rings, puts the message, takes the waiting
+/// receiver and hands it the CPU; the reply's handoff brings the lock back
+/// across the switch, and the same visit takes the reply off its ring.
 ///
-/// A receiver parked here is an ordinary blocked thread on the reply
-/// ring's wait queue: a signal, a close or the general path can wake it,
-/// and it then finds no reply and finishes in the general receive, which
-/// reports EINTR, EPIPE or EBADF like any blocking receive.
+/// A caller parked here is an ordinary blocked thread on the reply ring's
+/// wait queue: a signal, a close or the general path can wake it, and it
+/// then finds no reply and finishes in the general receive, which reports
+/// EINTR, EPIPE or EBADF like any blocking receive. Interrupts are turned
+/// on only around what can fault or block: the copies from and to user
+/// memory, the pinning of a grant, a window's mapping, the general receive.
 enum IPCFastCall {
+    /// What a fast path answers syscall.S.
+    enum Outcome: UInt32 {
+        /// Done: the result is in the frame's RAX, SYSRET returns it.
+        case done = 0
+        /// Done, but the end of the call must go the general way (a
+        /// signal to deliver): syscall.S completes the frame first.
+        case finishSlowly = 1
+        /// Nothing changed: the general path runs the call.
+        case declined = 2
+    }
+
     private static let inlineCapacity = UInt64(RingLayout.inlineCapacity)
 
-    static func call(_ frame: UnsafeMutablePointer<TrapFrame>) -> Int64? {
-        let sendRaw = frame.pointee.rdi, buffer = frame.pointee.rsi, length = frame.pointee.rdx
-        let replyRaw = frame.pointee.r10, replyBuffer = frame.pointee.r8, replyCapacity = frame.pointee.r9
+    /// fring_call: `length` bytes at `buffer` (at most 56) onto the
+    /// send ring, the CPU to its waiting receiver, the caller asleep on
+    /// the reply ring (handle in R10) until the reply comes.
+    static func call(send sendRaw: UInt64, buffer: UInt64, length: UInt64, replyBuffer: UInt64,
+                     replyCapacity: UInt64, frame: UnsafeMutablePointer<TrapFrame>) -> Outcome {
+        let replyRaw = frame.pointee.r10
         // The message buffer checked as 56 bytes (a shorter message near the
         // top of user space takes the general path), the reply buffer as its
         // capacity, up to 56 bytes: a longer reply stays on its ring
         // (EMSGSIZE), as in the general receive. One bound each.
-        let lastStart = UserMode.userEnd - inlineCapacity
         let capacity = min(replyCapacity, inlineCapacity)
         guard length <= inlineCapacity, sendRaw | replyRaw <= UInt64(Int32.max),
-              buffer >= UserMode.userBase, buffer <= lastStart,
-              replyBuffer >= UserMode.userBase, replyBuffer <= UserMode.userEnd - capacity else { return nil }
+              buffer >= UserMode.userBase, buffer <= UserMode.userEnd - inlineCapacity,
+              replyBuffer >= UserMode.userBase, replyBuffer <= UserMode.userEnd - capacity else { return .declined }
         // Zeroed: all 56 bytes reach the slot, where a peer that maps the
-        // ring can read them. Copied in with interrupts on, before any
-        // lock, so a fault is resolved like any other (or refuses the fast
-        // path: EFAULT comes from the general one).
+        // ring can read them. Copied in before the lock, with interrupts
+        // on, so that a fault is resolved like any other (or declines: the
+        // general path reports EFAULT).
         var message: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
         if length > 0 {
+            CPU.enableInterrupts()
             let copied = withUnsafeMutableBytes(of: &message) { (bytes: UnsafeMutableRawBufferPointer) -> Bool in
                 UserMode.copyChecked(bytes.baseAddress, UnsafeRawPointer(bitPattern: UInt(buffer)), length: Int(length))
             }
-            guard copied else { return nil }
+            CPU.disableInterrupts()
+            guard copied else { return .declined }
         }
-        let sendName = Handle(rawValue: Int32(sendRaw)), replyName = Handle(rawValue: Int32(replyRaw))
-
-        CPU.disableInterrupts()
+        let me = Scheduler.current
+        let replyName = Handle(rawValue: Int32(replyRaw))
         Scheduler.lock.acquire()
-        let sent = withCallRings(sendName, requiring: .send, thenWaitOn: replyName) { sendRing in
+        let sent = callRings(me, Handle(rawValue: Int32(sendRaw)), requiring: .send, thenWaitOn: replyName) { sendRing in
             do throws(IPCError) { try sendRing.ring.send(inline: &message, length: Int(length)) } catch {
                 return false            // full or corrupt: the general path waits or reports
             }
@@ -62,35 +86,37 @@ enum IPCFastCall {
         }
         guard sent else {
             Scheduler.lock.release()
-            CPU.enableInterrupts()
-            return nil
+            return .declined
         }
-        return finish(&message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
-                      replyBuffer: replyBuffer, replyCapacity: replyCapacity)
+        return finish(me, &message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
+                      replyBuffer: replyBuffer, replyCapacity: replyCapacity, frame: frame)
     }
 
-    /// fring_grant_call's fast path: the same round as `call`, with a grant
-    /// descriptor as the message. The pages are pinned first, under the
-    /// address space's lock only (a fault there is resolved like any);
-    /// then, in the one scheduler-lock visit, the grant is parked and its
-    /// descriptor put. A failed check gives the pages back and the general
-    /// path (`IPC.grantCall`) runs the call and reports the error.
-    static func grantCall(_ frame: UnsafeMutablePointer<TrapFrame>) -> Int64? {
-        let sendRaw = frame.pointee.rdi, address = frame.pointee.rsi, length = frame.pointee.rdx
-        let replyRaw = frame.pointee.r10, replyBuffer = frame.pointee.r8, replyCapacity = frame.pointee.r9
+    /// fring_grant_call: the same round as `call`, with a grant of
+    /// [address, address + length) as the message. The pages are pinned
+    /// first, with interrupts on, under the address space's lock only (a
+    /// fault there is resolved like any); then, in the one scheduler-lock
+    /// visit, the grant is parked and its descriptor put. A declined call
+    /// gives the pages back.
+    static func grantCall(send sendRaw: UInt64, address: UInt64, length: UInt64, replyBuffer: UInt64,
+                          replyCapacity: UInt64, frame: UnsafeMutablePointer<TrapFrame>) -> Outcome {
+        let replyRaw = frame.pointee.r10
         let capacity = min(replyCapacity, inlineCapacity)
+        let me = Scheduler.current
         guard sendRaw | replyRaw <= UInt64(Int32.max),
               replyBuffer >= UserMode.userBase, replyBuffer <= UserMode.userEnd - capacity,
-              let borrowed = Threads.borrowedProcess(of: Scheduler.current) else { return nil }
+              let borrowed = Threads.borrowedProcess(of: me) else { return .declined }
         let (space, pid) = borrowed._withUnsafeGuaranteedRef { ($0.space, $0.pid) }
-        guard let space, let grant = try? IPC.pinnedGrant(address: address, length: length, moving: false, in: space)
-        else { return nil }
-        let sendName = Handle(rawValue: Int32(sendRaw)), replyName = Handle(rawValue: Int32(replyRaw))
-        var message: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
-
+        guard let space else { return .declined }
+        CPU.enableInterrupts()
+        let pinned = try? IPC.pinnedGrant(address: address, length: length, moving: false, in: space)
         CPU.disableInterrupts()
+        guard let grant = pinned else { return .declined }
+        let replyName = Handle(rawValue: Int32(replyRaw))
+        var message: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
         Scheduler.lock.acquire()
-        let sent = withCallRings(sendName, requiring: [.send, .grant], thenWaitOn: replyName) { sendRing in
+        let sent = callRings(me, Handle(rawValue: Int32(sendRaw)), requiring: [.send, .grant],
+                             thenWaitOn: replyName) { sendRing in
             let ringID = ObjectIdentifier(sendRing)
             guard let id = try? IPC.grants.park(grant, ring: ringID, sender: pid) else { return false }
             withUnsafeMutableBytes(of: &message) { GrantDescriptor(id: id, length: length).encode(into: $0) }
@@ -106,25 +132,120 @@ enum IPCFastCall {
             Scheduler.lock.release()
             CPU.enableInterrupts()
             grant.release()
-            return nil
+            CPU.disableInterrupts()
+            return .declined
         }
-        return finish(&message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
-                      replyBuffer: replyBuffer, replyCapacity: replyCapacity)
+        return finish(me, &message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
+                      replyBuffer: replyBuffer, replyCapacity: replyCapacity, frame: frame)
     }
 
-    /// The end of a call's round, entered with the lock held once the
-    /// caller is woken: the reply taken (lock held), then, after the lock,
-    /// a grant mapped if the reply ring maps them, and the reply copied
-    /// out; without a reply, the general blocking receive decides.
+    /// fring_wake_wait: the CPU to the receiver sleeping on `wake`'s ring
+    /// (where the caller put a request itself), the caller asleep on
+    /// `wait`'s until it may hold a message. Answers 0 once woken, like
+    /// `wakeWait` (EINTR if a signal came meanwhile).
+    static func wakeWait(wake wakeRaw: UInt64, wait waitRaw: UInt64,
+                         frame: UnsafeMutablePointer<TrapFrame>) -> Outcome {
+        guard wakeRaw | waitRaw <= UInt64(Int32.max) else { return .declined }
+        let me = Scheduler.current
+        Scheduler.lock.acquire()
+        guard callRings(me, Handle(rawValue: Int32(wakeRaw)), requiring: .send,
+                        thenWaitOn: Handle(rawValue: Int32(waitRaw)), put: { _ in true }) else {
+            Scheduler.lock.release()
+            return .declined
+        }
+        // Woken: `wait`'s ring is not touched again (see passToReceiver).
+        Scheduler.lock.release()
+        return answer(0, me, frame, onSignal: Int64(Errno.interrupted.syscallReturnValue))
+    }
+
+    /// The commit, lock held: checks, then `put` puts the message onto
+    /// `sendName`'s ring, the caller is queued on `replyName`'s, and the
+    /// CPU goes to the receiver waiting on the send ring. Returns with the
+    /// lock held, once the caller is woken and off the queue; false if a
+    /// check or `put` failed and nothing changed. The pending-signal check
+    /// is under the lock, as signals are posted, so none can slip in
+    /// between it and the sleep.
     @inline(__always)
-    private static func finish(_ message: UnsafeMutablePointer<FusionRing.InlinePayload>, capacity: UInt64,
-                               replyName: Handle, replyRaw: UInt64, replyBuffer: UInt64,
-                               replyCapacity: UInt64) -> Int64 {
-        let received = takeReply(into: message, capacity: Int(capacity), from: replyName)
+    private static func callRings(_ me: ThreadID, _ sendName: Handle, requiring rights: Rights,
+                                  thenWaitOn replyName: Handle, put: (KernelRing) -> Bool) -> Bool {
+        guard let process = Threads.borrowedProcess(of: me), SignalDelivery.nothingPending(for: me) else { return false }
+        return process._withUnsafeGuaranteedRef { process -> Bool in
+            guard let sendRing = process.rings.borrow(sendName, requiring: rights),
+                  let replyRing = process.rings.borrow(replyName, requiring: .receive) else { return false }
+            return sendRing._withUnsafeGuaranteedRef { sendRing -> Bool in
+                replyRing._withUnsafeGuaranteedRef { replyRing -> Bool in
+                    // Like the general path: EPIPE without a receiver, and
+                    // no sleep for a reply nobody can send.
+                    guard sendRing.receiveEnds > 0, replyRing.sendEnds > 0,
+                          let receiver = sendRing.receivers.soleWaiter, Scheduler.mayHandOffLazily(to: receiver),
+                          replyRing.ring.prepareToWait(.receiver) else { return false }
+                    guard put(sendRing) else {
+                        replyRing.ring.clearWaiter(.receiver)      // withdrawn: nothing changed
+                        return false
+                    }
+                    // Point of no return: the receiver off its queue and
+                    // answered, the caller on the reply ring's, the CPU to
+                    // the receiver, which takes its message from the ring
+                    // handed over here instead of looking it up again.
+                    sendRing.receivers.takeSole(receiver)
+                    sendRing.ring.clearWaiter(.receiver)
+                    replyRing.receivers.enqueue(me)
+                    Threads.handoffs[receiver.index] = Threads.Handoff(
+                        ring: UnsafeRawPointer(Unmanaged.passUnretained(sendRing).toOpaque()),
+                        atSwitch: Scheduler.switches)
+                    Scheduler.handOffLazily(from: me, to: receiver)
+                    WaitQueue.leave(me)
+                    return true
+                }
+            }
+        }
+    }
+
+    /// The end of a call's round, lock held, the caller woken: the reply
+    /// off its ring, then, after the lock, copied out (the common case,
+    /// inline) or, off the common path, a grant mapped or the general
+    /// blocking receive.
+    @inline(__always)
+    private static func finish(_ me: ThreadID, _ message: UnsafeMutablePointer<FusionRing.InlinePayload>,
+                               capacity: UInt64, replyName: Handle, replyRaw: UInt64, replyBuffer: UInt64,
+                               replyCapacity: UInt64, frame: UnsafeMutablePointer<TrapFrame>) -> Outcome {
+        let received = takeReply(me, into: message, capacity: Int(capacity), from: replyName)
         let mapping = mappingRing
         mappingRing = nil
         Scheduler.lock.release()
+        guard mapping == nil, received >= 0 else {
+            return finishUncommonly(me, message, received: received, mapping: mapping, replyRaw: replyRaw,
+                                    replyBuffer: replyBuffer, replyCapacity: replyCapacity, frame: frame)
+        }
+        let replyLength = Int(received & 0xFFFF)
+        var copied = true
+        if replyLength > 0 {
+            CPU.enableInterrupts()
+            copied = UserMode.copyChecked(UnsafeMutableRawPointer(bitPattern: UInt(replyBuffer)),
+                                          UnsafeRawPointer(message), length: replyLength)
+            CPU.disableInterrupts()
+        }
+        return answer(copied ? received : Int64(Errno.badAddress.syscallReturnValue), me, frame)
+    }
+
+    /// `finish` for a reply ring that maps grants, or when there is no
+    /// reply yet (a signal, a close, or a wakeup meant for others: the
+    /// general blocking receive decides). Interrupts on for the work.
+    @inline(never)
+    private static func finishUncommonly(_ me: ThreadID, _ message: UnsafeMutablePointer<FusionRing.InlinePayload>,
+                                         received: Int64, mapping: Unmanaged<KernelRing>?, replyRaw: UInt64,
+                                         replyBuffer: UInt64, replyCapacity: UInt64,
+                                         frame: UnsafeMutablePointer<TrapFrame>) -> Outcome {
         CPU.enableInterrupts()
+        let result = finishWithInterruptsOn(message, received: received, mapping: mapping, replyRaw: replyRaw,
+                                            replyBuffer: replyBuffer, replyCapacity: replyCapacity)
+        CPU.disableInterrupts()
+        return answer(result, me, frame)
+    }
+
+    private static func finishWithInterruptsOn(_ message: UnsafeMutablePointer<FusionRing.InlinePayload>,
+                                               received: Int64, mapping: Unmanaged<KernelRing>?, replyRaw: UInt64,
+                                               replyBuffer: UInt64, replyCapacity: UInt64) -> Int64 {
         if let mapping {
             // A ring that maps grants: its window changes outside the lock.
             do throws(Errno) {
@@ -146,13 +267,26 @@ enum IPCFastCall {
             return copied ? received : Int64(Errno.badAddress.syscallReturnValue)
         }
         guard received == noReply else { return received }
-        // No reply yet (a signal, a close, or a wakeup meant for others):
-        // the general blocking receive decides.
         do {
             return try IPC.receive(replyRaw, buffer: replyBuffer, capacity: replyCapacity, flags: .block)
         } catch {
             return Int64(error.syscallReturnValue)
         }
+    }
+
+    /// The call's result into the frame, and whether SYSRET may return it
+    /// at once: a signal that came meanwhile (posted under the lock, which
+    /// woke the caller) is delivered by the general end, and the call then
+    /// answers `onSignal` if given (fring_wake_wait's EINTR).
+    @inline(__always)
+    private static func answer(_ result: Int64, _ me: ThreadID, _ frame: UnsafeMutablePointer<TrapFrame>,
+                               onSignal: Int64? = nil) -> Outcome {
+        guard SignalDelivery.nothingPending(for: me) else {
+            frame.pointee.rax = UInt64(bitPattern: onSignal ?? result)
+            return .finishSlowly
+        }
+        frame.pointee.rax = UInt64(bitPattern: result)
+        return .done
     }
 
     /// `takeReply`'s answer when the general receive must decide.
@@ -163,32 +297,6 @@ enum IPCFastCall {
     /// lock, so one variable serves every CPU.
     nonisolated(unsafe) private static var mappingRing: Unmanaged<KernelRing>? = nil
 
-    /// The commit's first half, lock held: checks, then `put` puts the
-    /// message onto `sendName`'s ring, and the caller sleeps on
-    /// `replyName`'s while the CPU goes straight to a receiver that waits
-    /// for the message. Returns with the lock held, once the caller is
-    /// woken; false if a check or `put` failed and nothing changed.
-    @inline(__always)
-    private static func withCallRings(_ sendName: Handle, requiring rights: Rights, thenWaitOn replyName: Handle,
-                                      put: (KernelRing) -> Bool) -> Bool {
-        let me = Scheduler.current
-        guard let process = Threads.borrowedProcess(of: me), SignalDelivery.nothingPending() else { return false }
-        return process._withUnsafeGuaranteedRef { process -> Bool in
-            guard let sendRing = process.rings.borrow(sendName, requiring: rights),
-                  let replyRing = process.rings.borrow(replyName, requiring: .receive) else { return false }
-            return sendRing._withUnsafeGuaranteedRef { sendRing -> Bool in
-                replyRing._withUnsafeGuaranteedRef { replyRing -> Bool in
-                    // Like the general path: EPIPE without a receiver, and
-                    // no sleep for a reply nobody can send.
-                    guard sendRing.receiveEnds > 0, replyRing.sendEnds > 0, put(sendRing) else { return false }
-                    // Point of no return: the message is on the ring.
-                    sendRing.passToReceiver(andWaitOn: replyRing)
-                    return true
-                }
-            }
-        }
-    }
-
     /// The commit's second half, lock held, after the caller woke (and
     /// left the queue): the reply off its ring, as fring_recv's result
     /// (type << 16 | length, or a negative errno), or `noReply` when there is
@@ -197,16 +305,16 @@ enum IPCFastCall {
     /// else it is looked up again, since while the caller slept another of
     /// its threads may have closed the handle.
     @inline(__always)
-    private static func takeReply(into message: UnsafeMutablePointer<FusionRing.InlinePayload>, capacity: Int,
-                                  from replyName: Handle) -> Int64 {
-        let handoff = Threads.handoffs + Scheduler.current.index
+    private static func takeReply(_ me: ThreadID, into message: UnsafeMutablePointer<FusionRing.InlinePayload>,
+                                  capacity: Int, from replyName: Handle) -> Int64 {
+        let handoff = Threads.handoffs + me.index
         if handoff.pointee.atSwitch &+ 1 == Scheduler.switches, let handed = handoff.pointee.ring {
             handoff.pointee.ring = nil
             return Unmanaged<KernelRing>.fromOpaque(handed)._withUnsafeGuaranteedRef {
                 take(into: message, capacity: capacity, from: $0)
             }
         }
-        guard let process = Threads.borrowedProcess(of: Scheduler.current) else { return noReply }
+        guard let process = Threads.borrowedProcess(of: me) else { return noReply }
         return process._withUnsafeGuaranteedRef { process -> Int64 in
             guard let replyRing = process.rings.borrow(replyName, requiring: .receive) else { return noReply }
             return replyRing._withUnsafeGuaranteedRef { take(into: message, capacity: capacity, from: $0) }
@@ -224,59 +332,6 @@ enum IPCFastCall {
         } catch {
             return error == .empty ? noReply : Int64(error.errno.syscallReturnValue)
         }
-    }
-
-    /// fring_wake_wait's fast path (from syscall.S, interrupts off
-    /// throughout), for the case a call/reply through the mapped rings
-    /// lives in: one receiver sleeps on `wake`'s ring, `wait`'s is empty
-    /// with a sender left, nothing is pending for the caller, and the CPU
-    /// may go to that receiver lazily (`Scheduler.mayHandOffLazily`).
-    /// Checks, then commit, in one lock visit; nil (nothing changed) sends
-    /// the call to `wakeWait`, which handles every case. Once woken, like
-    /// `wakeWait`, it returns whether a signal came meanwhile (then the
-    /// call answers EINTR and its end delivers the signal).
-    ///
-    /// Against `wakeWait` it leaves out what a sole waiter and a lazy
-    /// switch make moot: the waker's fence and exchange on the receiver's
-    /// wait word (the receiver is known and woken whatever the word says),
-    /// the walk of the queue for others, the run queue's checks (made
-    /// before the commit).
-    @inline(__always)
-    static func wakeWaitDirectly(wake wakeRaw: UInt64, wait waitRaw: UInt64) -> Bool? {
-        let me = Scheduler.current
-        guard wakeRaw | waitRaw <= UInt64(Int32.max), let process = Threads.borrowedProcess(of: me),
-              SignalDelivery.nothingPending(for: me) else { return nil }
-        let wakeName = Handle(rawValue: Int32(wakeRaw)), waitName = Handle(rawValue: Int32(waitRaw))
-        Scheduler.lock.acquire()
-        let switched = process._withUnsafeGuaranteedRef { process -> Bool in
-            guard let wakeRing = process.rings.borrow(wakeName, requiring: .send),
-                  let waitRing = process.rings.borrow(waitName, requiring: .receive) else { return false }
-            return wakeRing._withUnsafeGuaranteedRef { wakeRing -> Bool in
-                waitRing._withUnsafeGuaranteedRef { waitRing -> Bool in
-                    guard waitRing.sendEnds > 0, let receiver = wakeRing.receivers.soleWaiter,
-                          Scheduler.mayHandOffLazily(to: receiver),
-                          waitRing.ring.prepareToWait(.receiver) else { return false }
-                    // Commit: the receiver off its queue, answered; the
-                    // caller on `wait`'s; the CPU to the receiver.
-                    wakeRing.receivers.takeSole(receiver)
-                    wakeRing.ring.clearWaiter(.receiver)
-                    waitRing.receivers.enqueue(me)
-                    Threads.handoffs[receiver.index] = Threads.Handoff(
-                        ring: UnsafeRawPointer(Unmanaged.passUnretained(wakeRing).toOpaque()),
-                        atSwitch: Scheduler.switches)
-                    Scheduler.handOffLazily(from: me, to: receiver)
-                    return true
-                }
-            }
-        }
-        guard switched else {
-            Scheduler.lock.release()
-            return nil
-        }
-        // Woken: `wait`'s ring is not touched again (see passToReceiver).
-        WaitQueue.leave(me)
-        Scheduler.lock.release()
-        return !SignalDelivery.nothingPending(for: me)
     }
 
     /// fring_wake_wait: the call/reply step for programs that put their

@@ -123,7 +123,7 @@ func exoSyscall(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
 
 /// The end of a system call whose work is done (the result is in the
 /// frame's RAX) but which must leave the general way: signals to deliver.
-/// From syscall.S's fring_wake_wait fast path, interrupts off. Returns
+/// From the Fusion Ring fast paths' lean frame, interrupts off. Returns
 /// whether SYSRET may return, as `exo_syscall`.
 @_cdecl("exo_syscall_finish")
 func exoSyscallFinish(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
@@ -134,40 +134,27 @@ func exoSyscallFinish(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
     return UserMode.canReturnBySysret(frame.pointee)
 }
 
-/// fring_wake_wait's fast path from syscall.S, with its lean frame (see
-/// there): 0 when done (result in the frame's RAX), 1 when done but the
-/// end must go through `exo_syscall_finish`, 2 when declined (nothing
-/// changed; the general path runs the call). Interrupts off throughout.
-@_cdecl("exo_fring_wake_wait_fast")
-func exoFringWakeWaitFast(_ wake: UInt64, _ wait: UInt64, _ rawFrame: UnsafeMutableRawPointer) -> UInt32 {
-    guard let interrupted = IPCFastCall.wakeWaitDirectly(wake: wake, wait: wait) else { return 2 }
-    rawFrame.assumingMemoryBound(to: TrapFrame.self).pointee.rax = interrupted ? UInt64(bitPattern: Int64(Errno.interrupted.syscallReturnValue)) : 0
-    return interrupted ? 1 : 0
+/// The Fusion Ring fast paths from syscall.S's lean frame (see there):
+/// the system call's arguments as the C ABI passes them, except that the
+/// fourth (R10) is read from the frame, whose address comes in its place.
+/// Each answers an `IPCFastCall.Outcome`. Interrupts off.
+@_cdecl("exo_fring_call_fast")
+func exoFringCallFast(_ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ rawFrame: UnsafeMutableRawPointer,
+                      _ a4: UInt64, _ a5: UInt64) -> UInt32 {
+    IPCFastCall.call(send: a0, buffer: a1, length: a2, replyBuffer: a4, replyCapacity: a5,
+                     frame: rawFrame.assumingMemoryBound(to: TrapFrame.self)).rawValue
 }
 
-/// The entry from syscall.S of the Fusion Ring calls that switch straight
-/// to a peer with a message, fring_call and fring_grant_call (same
-/// contract as `exo_syscall`): without the table, when the fast path is on
-/// (tracing off). The calls' fast paths (IPCFastCall) may decline, and the
-/// general one runs.
-@_cdecl("exo_fring_fast")
-func exoFringFast(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
-    let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
-    guard exo_syscall_fast_path != 0 else { return exoSyscall(rawFrame) }
-    CPU.enableInterrupts()
-    let answer = frame.pointee.rax == SyscallNumber.fringCall.rawValue
-        ? IPCFastCall.call(frame) : IPCFastCall.grantCall(frame)
-    guard let result = answer else { return exoSyscall(rawFrame) }
-    frame.pointee.rax = UInt64(bitPattern: result)
-    if SignalDelivery.nothingPending() {
-        // The frame is still the one the SYSCALL entry pushed (RCX = RIP,
-        // R11 = RFLAGS), so only the return address needs checking.
-        CPU.disableInterrupts()
-        return frame.pointee.rip < UserMode.userEnd
-    }
-    SignalDelivery.deliverPending(frame)                 // it slept through a signal
-    CPU.disableInterrupts()
-    return UserMode.canReturnBySysret(frame.pointee)
+@_cdecl("exo_fring_grant_call_fast")
+func exoFringGrantCallFast(_ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ rawFrame: UnsafeMutableRawPointer,
+                           _ a4: UInt64, _ a5: UInt64) -> UInt32 {
+    IPCFastCall.grantCall(send: a0, address: a1, length: a2, replyBuffer: a4, replyCapacity: a5,
+                          frame: rawFrame.assumingMemoryBound(to: TrapFrame.self)).rawValue
+}
+
+@_cdecl("exo_fring_wake_wait_fast")
+func exoFringWakeWaitFast(_ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ rawFrame: UnsafeMutableRawPointer) -> UInt32 {
+    IPCFastCall.wakeWait(wake: a0, wait: a1, frame: rawFrame.assumingMemoryBound(to: TrapFrame.self)).rawValue
 }
 
 /// The hot calls answered before the table, as checks then commit (getpid

@@ -10,11 +10,9 @@
  *
  * A system call leaves on the thread's kernel stack the same frame an
  * exception from ring 3 does (TrapFrame.swift), with vector 0x100, so
- * signals, fork and execve see one shape of saved user state. fring_call
- * and fring_grant_call build the same frame and enter Swift at
- * exo_fring_fast (their fast paths, which fall back to exo_syscall's
- * general one); fring_wake_wait's fast path builds part of it and
- * completes it when it leaves the fast path (.Lfast_wake_wait).
+ * signals, fork and execve see one shape of saved user state. The Fusion
+ * Ring calls' fast paths (LEAN_ENTRY) build part of it and complete it
+ * when they leave the fast path.
  */
 #define PERCPU_USER_RSP     24
 #define PERCPU_KERNEL_STACK 32
@@ -71,8 +69,12 @@ exo_syscall_entry:
     je .Lfast_getpid
     cmpq $SYS_GETTID, %rax
     je .Lfast_gettid
+    cmpq $SYS_FRING_CALL, %rax
+    je .Lfast_fring_call
     cmpq $SYS_FRING_WAKE_WAIT, %rax
-    je .Lfast_wake_wait
+    je .Lfast_fring_wake_wait
+    cmpq $SYS_FRING_GRANT_CALL, %rax
+    je .Lfast_fring_grant_call
 .Lslow_path:
     movq %rsp, %gs:PERCPU_USER_RSP
     movq %gs:PERCPU_KERNEL_STACK, %rsp
@@ -87,13 +89,7 @@ exo_syscall_entry:
     cld
     movq %rsp, %rdi
     xorl %ebp, %ebp                /* backtraces end here */
-    cmpq $SYS_FRING_CALL, %rax
-    je 1f
-    cmpq $SYS_FRING_GRANT_CALL, %rax
-    je 1f
     call exo_syscall               /* Swift: returns whether SYSRET may return */
-    jmp .Lsyscall_exit
-1:  call exo_fring_fast            /* the same contract, without the table */
 .Lsyscall_exit:
     cli
     movl %eax, %ecx
@@ -132,20 +128,24 @@ exo_syscall_entry:
     FAST_ID_CALL .Lfast_gettid, PERCPU_USER_TID
 
 /*
- * fring_wake_wait's fast path (IPCFastCall.wakeWaitDirectly): the one
- * system call of a call/reply through mapped rings, where the whole round
- * is a few hundred instructions and the frame a sizeable share of them.
- * The frame here is lean: the return state and the registers C may
- * clobber (with the arguments), stored into the TrapFrame's own slots;
- * RBX, RBP and R12-R15 stay in their registers, which the Swift code
- * preserves (SysV ABI), and SYSRET returns with all of them as they were.
- * Swift answers 0 (done: result in the frame's RAX), 1 (done, but the end
+ * The Fusion Ring fast paths (IPCFastCall): fring_call, fring_wake_wait
+ * and fring_grant_call, where a whole call/reply round is a few hundred
+ * instructions and the frame a sizeable share of them. The frame here is
+ * lean: the return state and the registers C may clobber (with the
+ * arguments), stored into the TrapFrame's own slots; RBX, RBP and R12-R15
+ * stay in their registers, which the Swift code preserves (SysV ABI), and
+ * SYSRET returns with every register but RAX, RCX and R11 as it was. The
+ * Swift function gets the arguments in the C ABI's registers, except the
+ * fourth (R10, in the frame), whose place (RCX) takes the frame's address.
+ * It answers 0 (done: result in the frame's RAX), 1 (done, but the end
  * goes the general way: a signal to deliver) or 2 (declined, nothing
  * changed: the general path runs the call); for 1 and 2 the frame is
- * completed here first, so the rest sees the usual shape. Interrupts stay
- * off throughout (FMASK cleared IF; Swift does not set it).
+ * completed here first, so the rest sees the usual shape. Interrupts are
+ * off on entry and exit (FMASK cleared IF); Swift turns them on only
+ * around what can fault or block.
  */
-.Lfast_wake_wait:
+.macro LEAN_ENTRY label, function
+\label:
     testb $1, exo_syscall_fast_path(%rip)
     jz .Lslow_path
     btq $47, %rcx                  /* SYSRET to a non-canonical RIP faults in ring 0 */
@@ -165,10 +165,17 @@ exo_syscall_entry:
     movq %r9, FRAME_R9(%rsp)
     movq %r10, FRAME_R10(%rsp)
     cld
-    movq %rsp, %rdx                /* (wake, wait, frame) */
-    call exo_fring_wake_wait_fast
+    movq %rsp, %rcx
+    call \function
+    jmp .Llean_exit
+.endm
+    LEAN_ENTRY .Lfast_fring_call, exo_fring_call_fast
+    LEAN_ENTRY .Lfast_fring_wake_wait, exo_fring_wake_wait_fast
+    LEAN_ENTRY .Lfast_fring_grant_call, exo_fring_grant_call_fast
+
+.Llean_exit:
     testl %eax, %eax
-    jnz .Lwake_wait_slowly
+    jnz .Llean_slowly
     movq FRAME_RDI(%rsp), %rdi
     movq FRAME_RSI(%rsp), %rsi
     movq FRAME_RDX(%rsp), %rdx
@@ -182,7 +189,7 @@ exo_syscall_entry:
     swapgs
     sysretq
 
-.Lwake_wait_slowly:
+.Llean_slowly:
     movq $USER_DS, FRAME_SS(%rsp)
     movq $USER_CS, FRAME_CS(%rsp)
     movq $SYSCALL_VECTOR, FRAME_VECTOR(%rsp)

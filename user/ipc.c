@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static uint64_t rng = 0x9E3779B97F4A7C15u;
@@ -351,6 +352,210 @@ static void wake_wait(void)
     fring_close(send_only);
     fring_close(receive_only);
     fring_close(requests);
+}
+
+/* ---- The fast paths' lean frame ----
+ * fring_call, fring_wake_wait and fring_grant_call enter the kernel's fast
+ * paths with a lean frame (only the registers C may clobber are saved;
+ * the rest stay in the CPU) and complete it when they leave the fast path
+ * (declined, or a signal to deliver). Either way every register the
+ * system-call ABI preserves (all but rax, rcx and r11) must come back as
+ * it was: a raw SYSCALL with known values, checked after. */
+struct register_probe {
+    long number;
+    long args[6];           /* rdi, rsi, rdx, r10, r8, r9 */
+    uint64_t after[12];     /* rbx, rdx, rsi, rdi, r8, r9, r10, r12, r13, r14, r15, rbp */
+};
+
+static __attribute__((noinline)) long syscall_probing_registers(struct register_probe *probe)
+{
+    long ret;
+    __asm__ volatile(
+        "pushq %%rbp\n\t"
+        "pushq %%rax\n\t"
+        "movq 8(%%rax), %%rdi\n\t"
+        "movq 16(%%rax), %%rsi\n\t"
+        "movq 24(%%rax), %%rdx\n\t"
+        "movq 32(%%rax), %%r10\n\t"
+        "movq 40(%%rax), %%r8\n\t"
+        "movq 48(%%rax), %%r9\n\t"
+        "movabsq $0x0101010101010101, %%rbx\n\t"
+        "movabsq $0x0808080808080808, %%r12\n\t"
+        "movabsq $0x0909090909090909, %%r13\n\t"
+        "movabsq $0x0a0a0a0a0a0a0a0a, %%r14\n\t"
+        "movabsq $0x0b0b0b0b0b0b0b0b, %%r15\n\t"
+        "movabsq $0x0c0c0c0c0c0c0c0c, %%rbp\n\t"
+        "movq 0(%%rax), %%rax\n\t"
+        "syscall\n\t"
+        "xchgq %%rax, (%%rsp)\n\t"          /* rax = probe, the result on the stack */
+        "movq %%rbx, 56(%%rax)\n\t"
+        "movq %%rdx, 64(%%rax)\n\t"
+        "movq %%rsi, 72(%%rax)\n\t"
+        "movq %%rdi, 80(%%rax)\n\t"
+        "movq %%r8, 88(%%rax)\n\t"
+        "movq %%r9, 96(%%rax)\n\t"
+        "movq %%r10, 104(%%rax)\n\t"
+        "movq %%r12, 112(%%rax)\n\t"
+        "movq %%r13, 120(%%rax)\n\t"
+        "movq %%r14, 128(%%rax)\n\t"
+        "movq %%r15, 136(%%rax)\n\t"
+        "movq %%rbp, 144(%%rax)\n\t"
+        "popq %%rax\n\t"
+        "popq %%rbp"
+        : "=a"(ret)
+        : "0"(probe)
+        : "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "memory");
+    return ret;
+}
+
+static int probe_kept(const struct register_probe *p)
+{
+    const uint64_t *a = (const uint64_t *)p->args, pattern = 0x0101010101010101ull;
+    return p->after[0] == pattern && p->after[1] == a[2] && p->after[2] == a[1] && p->after[3] == a[0]
+        && p->after[4] == a[4] && p->after[5] == a[5] && p->after[6] == a[3] && p->after[7] == 8 * pattern
+        && p->after[8] == 9 * pattern && p->after[9] == 10 * pattern && p->after[10] == 11 * pattern
+        && p->after[11] == 12 * pattern;
+}
+
+/* A server for the probes: answers each request on `requests` with its
+ * first byte plus one on `replies` (fring_call, so it waits in the fast
+ * path's receive); a request starting with 'S' is answered only after
+ * 200 ms. */
+static pid_t start_echo_server(int requests, int replies)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        unsigned char request[56], reply = 0;
+        if (fring_recv(requests, request, sizeof request, FRING_BLOCK, NULL) < 1)
+            _exit(1);
+        for (;;) {
+            if (request[0] == 'S') {
+                struct timespec pause_for = { .tv_sec = 0, .tv_nsec = 200000000 };
+                nanosleep(&pause_for, NULL);
+            }
+            reply = (unsigned char)(request[0] + 1);
+            if (fring_call(replies, &reply, 1, requests, request, sizeof request) < 1)
+                _exit(0);
+        }
+    }
+    return pid;
+}
+
+static void fast_path_frames(void)
+{
+    int requests = fring_create(4, 0), replies = fring_create(4, 0);
+    unsigned char message[56], reply = 0;
+    memset(message, 'a', sizeof message);
+    pid_t pid = start_echo_server(requests, replies);
+    /* The first round may find the server not yet waiting (general path);
+     * the next ones find it waiting in its fring_call (fast path). */
+    int kept = 1, answered = 1;
+    for (int i = 0; i < 4; i++) {
+        struct register_probe probe = { SYS_fring_call,
+            { requests, (long)message, sizeof message, replies, (long)&reply, 1 }, {0} };
+        long ret = syscall_probing_registers(&probe);
+        kept &= probe_kept(&probe);
+        answered &= (ret & 0xFFFF) == 1 && reply == 'b';
+        reply = 0;
+    }
+    CHECK("fring_call_fast_keeps_registers", kept);
+    CHECK("fring_call_fast_answers", answered);
+
+    /* Declined by the fast path (a message over 56 bytes): the general
+     * path answers from the completed frame. */
+    struct register_probe too_long = { SYS_fring_call,
+        { requests, (long)message, 57, replies, (long)&reply, 1 }, {0} };
+    long ret = syscall_probing_registers(&too_long);
+    CHECK("fring_call_declined_keeps_registers", ret == -EMSGSIZE && probe_kept(&too_long));
+
+    /* A signal while the caller sleeps in the fast path: the reply comes
+     * 200 ms late, the alarm after 30 ms; the call answers EINTR, the
+     * handler runs (the frame completed for the delivery), the registers
+     * are kept, and the late reply waits on its ring. */
+    struct sigaction action = { .sa_handler = on_alarm };      /* no SA_RESTART */
+    sigaction(SIGALRM, &action, NULL);
+    struct itimerval timer = { .it_value = { .tv_sec = 0, .tv_usec = 30000 } };
+    alarm_seen = 0;
+    setitimer(ITIMER_REAL, &timer, NULL);
+    message[0] = 'S';
+    struct register_probe slow = { SYS_fring_call,
+        { requests, (long)message, sizeof message, replies, (long)&reply, 1 }, {0} };
+    ret = syscall_probing_registers(&slow);
+    CHECK("fring_call_fast_sleep_signal_eintr", ret == -EINTR && alarm_seen == 1);
+    CHECK("fring_call_fast_sleep_signal_keeps_registers", probe_kept(&slow));
+    signal(SIGALRM, SIG_DFL);
+    CHECK("fring_call_fast_sleep_late_reply_kept",
+          fring_recv(replies, &reply, 1, FRING_BLOCK, NULL) == 1 && reply == 'T');
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fring_close(requests);
+    fring_close(replies);
+
+    /* fring_wake_wait: the server answers through the mapped rings. */
+    requests = fring_create(4, 0);
+    replies = fring_create(4, 0);
+    unsigned char *request_ring = fring_map(requests), *reply_ring = fring_map(replies);
+    pid = fork();
+    if (pid == 0) {
+        unsigned char value = 0;
+        while (fring_ring_recv(requests, request_ring, &value, 1) != 1)
+            fring_wait(requests, 0);
+        for (;;) {
+            value++;
+            if (fring_ring_call(replies, reply_ring, &value, 1, requests, request_ring, &value, 1) != 1)
+                _exit(0);
+        }
+    }
+    kept = 1, answered = 1;
+    for (int i = 0; i < 4; i++) {
+        unsigned char value = (unsigned char)(10 * i);
+        fring_ring_put(request_ring, &value, 1);
+        long got = -1;
+        for (int tries = 0; tries < 4 && got < 0; tries++) {
+            struct register_probe probe = { SYS_fring_wake_wait, { requests, replies, 3, 4, 5, 6 }, {0} };
+            long woke = syscall_probing_registers(&probe);
+            kept &= woke == 0 && probe_kept(&probe);
+            got = fring_ring_recv(replies, reply_ring, &value, 1);
+        }
+        answered &= got == 1 && value == (unsigned char)(10 * i + 1);
+    }
+    CHECK("fring_wake_wait_fast_keeps_registers", kept);
+    CHECK("fring_wake_wait_fast_answers", answered);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fring_close(requests);
+    fring_close(replies);
+
+    /* fring_grant_call to a ring that maps grants. */
+    int ring = fring_create(4, FRING_MAP_GRANTS), acks = fring_create(4, 0);
+    static unsigned char page[4096] __attribute__((aligned(4096)));
+    memset(page, 0x42, sizeof page);
+    pid = fork();
+    if (pid == 0) {
+        struct fring_grant g;
+        if (fring_recv(ring, &g, sizeof g, FRING_BLOCK, NULL) != sizeof g)
+            _exit(1);
+        for (;;) {
+            unsigned char seen = g.address ? *(volatile unsigned char *)g.address : 0;
+            if (fring_call(acks, &seen, 1, ring, &g, sizeof g) != sizeof g)
+                _exit(0);
+        }
+    }
+    kept = 1, answered = 1;
+    for (int i = 0; i < 4; i++) {
+        unsigned char seen = 0;
+        struct register_probe probe = { SYS_fring_grant_call,
+            { ring, (long)page, sizeof page, acks, (long)&seen, 1 }, {0} };
+        long ret = syscall_probing_registers(&probe);
+        kept &= probe_kept(&probe);
+        answered &= (ret & 0xFFFF) == 1 && seen == 0x42;
+    }
+    CHECK("fring_grant_call_fast_keeps_registers", kept);
+    CHECK("fring_grant_call_fast_answers", answered);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fring_close(ring);
+    fring_close(acks);
 }
 
 /* Two receiver processes on one ring (on several CPUs in the multi-CPU
@@ -1055,6 +1260,7 @@ int main(void)
     call_edges();
     reply_ring_closed_under_caller();
     wake_wait();
+    fast_path_frames();
     two_receivers();
     dying_peer();
     grant_rules();

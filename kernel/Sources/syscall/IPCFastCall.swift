@@ -51,6 +51,7 @@ enum IPCFastCall {
     /// fring_call: `length` bytes at `buffer` (at most 56) onto the
     /// send ring, the CPU to its waiting receiver, the caller asleep on
     /// the reply ring (handle in R10) until the reply comes.
+    @inline(__always)
     static func call(send sendRaw: UInt64, buffer: UInt64, length: UInt64, replyBuffer: UInt64,
                      replyCapacity: UInt64, frame: UnsafeMutablePointer<TrapFrame>) -> Outcome {
         let replyRaw = frame.pointee.r10
@@ -98,6 +99,7 @@ enum IPCFastCall {
     /// fault there is resolved like any); then, in the one scheduler-lock
     /// visit, the grant is parked and its descriptor put. A declined call
     /// gives the pages back.
+    @inline(__always)
     static func grantCall(send sendRaw: UInt64, address: UInt64, length: UInt64, replyBuffer: UInt64,
                           replyCapacity: UInt64, frame: UnsafeMutablePointer<TrapFrame>) -> Outcome {
         let replyRaw = frame.pointee.r10
@@ -143,6 +145,7 @@ enum IPCFastCall {
     /// (where the caller put a request itself), the caller asleep on
     /// `wait`'s until it may hold a message. Answers 0 once woken, like
     /// `wakeWait` (EINTR if a signal came meanwhile).
+    @inline(__always)
     static func wakeWait(wake wakeRaw: UInt64, wait waitRaw: UInt64,
                          frame: UnsafeMutablePointer<TrapFrame>) -> Outcome {
         guard wakeRaw | waitRaw <= UInt64(Int32.max) else { return .declined }

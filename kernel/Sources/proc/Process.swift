@@ -165,6 +165,9 @@ final class Process {
         threads.append(kernelThread)
         thread.registerLocked()
         if groupExiting || execingThread != nil { thread.mustExit = true }
+        // The process may hold pending signals already: checked in full
+        // at the new thread's first return to user, which clears the mark.
+        SignalDelivery.markAttention(thread)
     }
 
     /// clone(CLONE_VM|CLONE_THREAD): a new thread of this process that
@@ -274,6 +277,7 @@ final class Process {
             execingThread = me
             for thread in members where thread !== me {
                 thread.mustExit = true
+                SignalDelivery.markAttention(thread)
                 thread.interruptLocked()
             }
             while members.count > 1 {
@@ -330,6 +334,7 @@ final class Process {
             let me = UserThread.current
             for thread in members where thread !== me && !thread.mustExit {
                 thread.mustExit = true
+                SignalDelivery.markAttention(thread)
                 thread.interruptLocked()
             }
         }
@@ -436,10 +441,14 @@ final class Process {
         if signals.discards(signal) { return }
         if let thread {
             thread.pending.add(signal, info: info)
+            SignalDelivery.markAttention(thread)
             if thread.accepts(signal) { thread.interruptLocked() }
         } else {
             signals.pending.add(signal, info: info)
-            for member in members where member.accepts(signal) { member.interruptLocked() }
+            for member in members {
+                SignalDelivery.markAttention(member)
+                if member.accepts(signal) { member.interruptLocked() }
+            }
         }
     }
 

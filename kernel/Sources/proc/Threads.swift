@@ -22,6 +22,15 @@ enum Threads {
 
     struct Record {
         var state: State = .free
+        /// Set whenever the user thread may have something for its return
+        /// to ring 3 (a signal posted to it or its process, an order to
+        /// exit, a mask to restore): `SignalDelivery.nothingPending` looks
+        /// no further while it is clear. Set by every writer of those, and
+        /// cleared only once they are quiet, all under the scheduler lock
+        /// (`SignalDelivery.markAttention`), so it is never clear while
+        /// something is pending; it may stay set after (a signal the
+        /// process's other thread took), which costs one full check.
+        var signalAttention = false
         var name: StaticString = "free"
         var savedStackPointer: UInt64 = 0
         var stack: KernelVirtualMemory.Stack? = nil

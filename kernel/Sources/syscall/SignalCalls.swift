@@ -82,6 +82,7 @@ extension Syscalls {
             let thread = UserThread.current
             Scheduler.withLock {
                 thread.maskAfterSuspend = thread.blocked
+                SignalDelivery.markAttention(thread)
                 thread.blocked = mask
                 while !thread.hasDeliverableSignal { Scheduler.block() }
             }
@@ -110,8 +111,27 @@ enum SignalDelivery {
     /// already has it at hand.
     @inline(__always)
     static func nothingPending(for me: ThreadID) -> Bool {
-        guard let borrowed = Threads.borrowedUser(of: me) else { return true }
+        // One load in the common case: nothing was marked (kernel threads
+        // never are).
+        guard Threads.table[me.index].signalAttention, let borrowed = Threads.borrowedUser(of: me) else { return true }
         return isQuiet(borrowed)
+    }
+
+    /// Marks `thread` for `nothingPending` after a write to its pending
+    /// signals, its process's, `mustExit` or `maskAfterSuspend`. Every such
+    /// writer calls it, under the scheduler lock.
+    @inline(__always)
+    static func markAttention(_ thread: UserThread) {
+        assert(Scheduler.lock.isHeldHere, "markAttention needs the scheduler lock")
+        Threads.table[thread.kernelThread.index].signalAttention = true
+    }
+
+    /// Clears the mark once there is nothing left for `deliverPending`;
+    /// under the scheduler lock, as every `markAttention`, so no mark can
+    /// be lost between the check and the clear.
+    @inline(__always)
+    private static func clearAttentionIfQuietLocked(_ borrowed: Unmanaged<UserThread>, _ me: ThreadID) {
+        if isQuiet(borrowed) { Threads.table[me.index].signalAttention = false }
     }
 
     @inline(__always)
@@ -128,7 +148,13 @@ enum SignalDelivery {
         // thread (IPI or wakeup), and that return to ring 3 delivers it.
         // Borrowed, not retained: this runs at the end of every system call,
         // and the running thread's record keeps its UserThread alive.
-        guard let borrowed = Threads.borrowedUser(of: Scheduler.current), !isQuiet(borrowed) else { return }
+        let me = Scheduler.current
+        guard Threads.table[me.index].signalAttention, let borrowed = Threads.borrowedUser(of: me) else { return }
+        guard !isQuiet(borrowed) else {
+            // Marked, but another thread took the process's signal.
+            Scheduler.withLock { clearAttentionIfQuietLocked(borrowed, me) }
+            return
+        }
         let thread = borrowed.takeUnretainedValue()
         let process = thread.process
         while true {
@@ -145,6 +171,7 @@ enum SignalDelivery {
                     thread.blocked = mask
                     thread.maskAfterSuspend = nil
                 }
+                clearAttentionIfQuietLocked(borrowed, me)
                 return nil
             }
             guard let taken = next else { return }

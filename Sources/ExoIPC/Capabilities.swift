@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What a handle lets its holder do with the object behind it.
 public struct Rights: OptionSet, Hashable, Sendable {
     public let rawValue: UInt32
@@ -39,6 +41,11 @@ public struct Handle: RawRepresentable, Hashable, Sendable {
 /// Invariants: a live entry's handle has the slot's current generation; a
 /// slot's generation changes each time it is freed, so stale handles fail
 /// with `.invalidHandle`; rights only shrink when a handle is copied.
+/// The clock behind `HandleTable.version`: one for every table, so that no
+/// two states of any tables share a number (a new table takes a fresh one
+/// as well).
+private let handleTableClock = Atomic<UInt64>(0)
+
 public struct HandleTable<Object: AnyObject> {
     struct Entry {
         var object: Object?
@@ -53,6 +60,18 @@ public struct HandleTable<Object: AnyObject> {
     public init(limit: Int = 1024) {
         precondition(limit > 0 && limit <= 1 << Int(Handle.indexBits))
         recycler = SlotRecycler(limit: limit)
+        version = HandleTable.tick()
+    }
+
+    /// Changes with every insert and removal, and differs between any two
+    /// tables made separately (a copy keeps its original's until either
+    /// changes): whatever a caller learnt from `borrow` (the object behind
+    /// a handle, with its rights) still holds while the version is the one
+    /// it saw, so it may skip the lookup (the IPC fast paths' ring pair).
+    public private(set) var version: UInt64
+
+    private static func tick() -> UInt64 {
+        handleTableClock.wrappingAdd(1, ordering: .relaxed).newValue
     }
 
     /// Live handles.
@@ -65,6 +84,7 @@ public struct HandleTable<Object: AnyObject> {
         entries[index].object = object
         entries[index].rights = rights
         count += 1
+        version = HandleTable.tick()
         return Handle(index: index, generation: entries[index].generation)
     }
 
@@ -116,6 +136,7 @@ public struct HandleTable<Object: AnyObject> {
         entries[index].generation = recycler.free(index, generation: entries[index].generation,
                                                   generationLimit: Handle.generationLimit)
         count -= 1
+        version = HandleTable.tick()
         return object
     }
 
@@ -148,6 +169,7 @@ public struct HandleTable<Object: AnyObject> {
         entries.removeAll()
         recycler.removeAll()
         count = 0
+        version = HandleTable.tick()
         return objects
     }
 }

@@ -20,6 +20,33 @@ struct HandleTableTests {
         #expect(IPCError.insufficientRights.errno == .notPermitted)
     }
 
+    @Test func versionChangesWithEveryInsertAndRemoval() throws {
+        var table = HandleTable<Object>()
+        var seen: Set<UInt64> = [table.version]
+        let first = try table.insert(Object("a"), rights: .all)
+        #expect(seen.insert(table.version).inserted)
+        let copy = try table.duplicate(first, rights: .send)
+        #expect(seen.insert(table.version).inserted)
+        // Lookups and failed calls leave it.
+        let before = table.version
+        _ = try table.lookup(copy, requiring: .send)
+        _ = table.borrow(first, requiring: .all)
+        #expect(throws: IPCError.insufficientRights) { try table.duplicate(copy, rights: .all) }
+        #expect(throws: IPCError.invalidHandle) { try table.remove(Handle(rawValue: 0x7FFF)) }
+        #expect(table.version == before)
+        try table.remove(copy)
+        #expect(seen.insert(table.version).inserted)
+        _ = table.removeAll()
+        #expect(seen.insert(table.version).inserted)
+        // A copy keeps the version until one of them changes; a new table
+        // never shares one with another.
+        var twin = table
+        #expect(twin.version == table.version)
+        _ = try twin.insert(Object("b"), rights: .all)
+        #expect(seen.insert(twin.version).inserted)
+        #expect(seen.insert(HandleTable<Object>().version).inserted)
+    }
+
     @Test func closedHandlesStayDeadWhenTheSlotIsReused() throws {
         var table = HandleTable<Object>()
         let first = try table.insert(Object("a"), rights: .all)

@@ -66,6 +66,11 @@ final class Process {
     /// Capabilities: handles to Fusion Rings (scheduler lock). fork copies
     /// the table, numbers and rights included, like file descriptors.
     var rings = HandleTable<KernelRing>()
+    /// The IPC fast paths' memory of the last pair of rings a call named
+    /// (IPCFastCall.callRings), valid while `rings.version` is the one it
+    /// holds (scheduler lock, as `rings`). Not inherited: a child starts
+    /// without one.
+    var ringPair = RingPairMemo()
     /// The ring memory this process created (and its rings still hold,
     /// wherever their handles went): bounded, so handles alone (1,024 per
     /// table) cannot pin gigabytes of kernel pages. Not inherited by fork.

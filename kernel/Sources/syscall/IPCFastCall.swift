@@ -173,8 +173,9 @@ enum IPCFastCall {
                                   thenWaitOn replyName: Handle, put: (KernelRing) -> Bool) -> Bool {
         guard let process = Threads.borrowedProcess(of: me), SignalDelivery.nothingPending(for: me) else { return false }
         return process._withUnsafeGuaranteedRef { process -> Bool in
-            guard let sendRing = process.rings.borrow(sendName, requiring: rights),
-                  let replyRing = process.rings.borrow(replyName, requiring: .receive) else { return false }
+            guard let (sendRing, replyRing) = ringPair(sendName, requiring: rights, replyName, of: process) else {
+                return false
+            }
             return sendRing._withUnsafeGuaranteedRef { sendRing -> Bool in
                 replyRing._withUnsafeGuaranteedRef { replyRing -> Bool in
                     // Like the general path: EPIPE without a receiver, and
@@ -202,6 +203,28 @@ enum IPCFastCall {
                 }
             }
         }
+    }
+
+    /// The rings behind a call's two handles, `sendName` with `rights`
+    /// (`.send`, or `.send` and `.grant`) and `replyName` with `.receive`,
+    /// not retained (lock held): the process's memo of its last pair while
+    /// the handle table has not changed since (`HandleTable.version`),
+    /// else the table's answer, remembered. Nil if either check fails.
+    @inline(__always)
+    private static func ringPair(_ sendName: Handle, requiring rights: Rights, _ replyName: Handle,
+                                 of process: Process) -> (Unmanaged<KernelRing>, Unmanaged<KernelRing>)? {
+        assert(rights == .send || rights == [.send, .grant], "a call's send rights")
+        // Both names are positive Int32s (checked by the callers): 31 bits each.
+        let key = UInt64(UInt32(bitPattern: sendName.rawValue)) | UInt64(UInt32(bitPattern: replyName.rawValue)) << 31
+            | (rights.contains(.grant) ? 1 << 62 : 0)
+        if process.ringPair.key == key, process.ringPair.version == process.rings.version,
+           let send = process.ringPair.send, let reply = process.ringPair.reply {
+            return (send, reply)
+        }
+        guard let send = process.rings.borrow(sendName, requiring: rights),
+              let reply = process.rings.borrow(replyName, requiring: .receive) else { return nil }
+        process.ringPair = RingPairMemo(key: key, version: process.rings.version, send: send, reply: reply)
+        return (send, reply)
     }
 
     /// The end of a call's round, lock held, the caller woken: the reply
@@ -381,4 +404,15 @@ enum IPCFastCall {
         if let failure { throw failure }
         if !SignalDelivery.nothingPending() { throw .interrupted }
     }
+}
+
+/// `Process.ringPair`: the last pair of rings a fast call named, under
+/// `key` (both handles and the send rights wanted), valid while the
+/// process's handle table is at `version`. The rings are not retained:
+/// the table holds them while its version stands.
+struct RingPairMemo {
+    var key: UInt64 = 0                 // 0: no pair (handles are positive)
+    var version: UInt64 = 0
+    var send: Unmanaged<KernelRing>? = nil
+    var reply: Unmanaged<KernelRing>? = nil
 }

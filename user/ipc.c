@@ -461,6 +461,21 @@ static void fast_path_frames(void)
     CHECK("fring_call_fast_keeps_registers", kept);
     CHECK("fring_call_fast_answers", answered);
 
+    /* The pair of rings the fast path remembers holds only while the
+     * handle table stands: a handle closed after fast calls through it is
+     * refused at once, and one without the grant right cannot grant. */
+    int copy = fring_dup(requests, FRING_SEND);
+    answered = 1;
+    for (int i = 0; i < 3; i++)
+        answered &= fring_call(copy, message, sizeof message, replies, &reply, 1) == 1 && reply == 'b';
+    CHECK("fring_call_fast_through_copy", answered);
+    static unsigned char granted[4096] __attribute__((aligned(4096)));
+    CHECK_ERR("fring_grant_call_fast_pair_needs_grant_right",
+              fring_grant_call(copy, granted, sizeof granted, replies, &reply, 1), EPERM);
+    fring_close(copy);
+    CHECK_ERR("fring_call_fast_closed_handle_refused",
+              fring_call(copy, message, sizeof message, replies, &reply, 1), EBADF);
+
     /* Declined by the fast path (a message over 56 bytes): the general
      * path answers from the completed frame. */
     struct register_probe too_long = { SYS_fring_call,

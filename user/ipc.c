@@ -9,6 +9,7 @@
 #include "utest.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/time.h>
@@ -473,6 +474,7 @@ static void fast_path_frames(void)
     CHECK_ERR("fring_grant_call_fast_pair_needs_grant_right",
               fring_grant_call(copy, granted, sizeof granted, replies, &reply, 1), EPERM);
     fring_close(copy);
+    sched_yield();      /* the close woke the server (a send end went): let it wait again */
     CHECK_ERR("fring_call_fast_closed_handle_refused",
               fring_call(copy, message, sizeof message, replies, &reply, 1), EBADF);
 

@@ -114,7 +114,7 @@ int fring_close(int ring);
 #define FRING_INLINE static inline __attribute__((always_inline))
 
 enum {
-    FRING_OFF_CAPACITY = 8, FRING_OFF_TAIL = 64, FRING_OFF_HEAD = 128,
+    FRING_OFF_CAPACITY = 8, FRING_OFF_SLOT_MASK = 16, FRING_OFF_TAIL = 64, FRING_OFF_HEAD = 128,
     FRING_OFF_RECEIVER_WAITING = 192, FRING_OFF_SENDER_WAITING = 196, FRING_OFF_SLOTS = 256,
 };
 
@@ -125,8 +125,8 @@ int fring_wake(int handle, int side);
 
 FRING_INLINE unsigned char *fring_slot(unsigned char *ring, uint64_t position)
 {
-    uint32_t capacity = *(uint32_t *)(ring + FRING_OFF_CAPACITY);
-    return ring + FRING_OFF_SLOTS + (position & (capacity - 1)) * 64;
+    uint32_t mask = *(uint32_t *)(ring + FRING_OFF_SLOT_MASK);   /* capacity - 1 */
+    return ring + FRING_OFF_SLOTS + (position & mask) * 64;
 }
 
 /* The call/reply step for the mapped rings: the CPU goes straight to a
@@ -284,7 +284,7 @@ FRING_INLINE long fring_ring_recv(int handle, unsigned char *ring, void *buffer,
         return -1;
     }
     fring_copy(buffer, slot + 8, length);
-    uint32_t slots = *(uint32_t *)(ring + FRING_OFF_CAPACITY);
+    uint32_t slots = *(uint32_t *)(ring + FRING_OFF_SLOT_MASK) + 1;
     __atomic_store_n(head, position + 1, __ATOMIC_RELAXED);
     __atomic_store_n((uint32_t *)slot, (uint32_t)(position + slots), __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);

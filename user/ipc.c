@@ -68,7 +68,8 @@ static void same_process(void)
     CHECK("fring_fifo_order", order_ok);
 
     unsigned char *mapped = fring_map(ring);
-    CHECK("fring_map", mapped != NULL && *(uint32_t *)mapped == FRING_MAGIC && *(uint32_t *)(mapped + 8) == 4);
+    CHECK("fring_map", mapped != NULL && *(uint32_t *)mapped == FRING_MAGIC && *(uint32_t *)(mapped + 8) == 4
+                        && *(uint32_t *)(mapped + FRING_OFF_SLOT_MASK) == 3);
     fring_close(ring);
 }
 

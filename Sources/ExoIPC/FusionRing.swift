@@ -75,6 +75,7 @@ public struct FusionRing: @unchecked Sendable {
         base.storeBytes(of: RingLayout.version, toByteOffset: RingLayout.versionOffset, as: UInt16.self)
         base.storeBytes(of: UInt32(capacity), toByteOffset: RingLayout.capacityOffset, as: UInt32.self)
         base.storeBytes(of: flags.rawValue, toByteOffset: RingLayout.flagsOffset, as: UInt32.self)
+        base.storeBytes(of: UInt32(capacity - 1), toByteOffset: RingLayout.slotMaskOffset, as: UInt32.self)
         let ring = FusionRing(base: base, capacity: capacity, flags: flags)
         ring.word64(at: RingLayout.tailOffset).pointee.store(startPosition, ordering: .relaxed)
         ring.word64(at: RingLayout.headOffset).pointee.store(startPosition, ordering: .relaxed)

@@ -3,7 +3,7 @@
 /// user space reaches them from C (user/include/fring.h mirrors every
 /// offset here).
 ///
-///     0     control line: magic, version, capacity, flags
+///     0     control line: magic, version, capacity, flags, slot mask
 ///     64    tail: producers' next position (its own cache line)
 ///     128   head: the consumer's next position (its own cache line)
 ///     192   wait words: receiverWaiting, senderWaiting (futex-like)
@@ -29,6 +29,11 @@ public enum RingLayout {
     public static let versionOffset = 4
     public static let capacityOffset = 8
     public static let flagsOffset = 12
+    /// `capacity - 1`, for user code's slot arithmetic (a position's slot
+    /// is `position & mask`). Written at creation; the kernel never reads
+    /// it back (it keeps its own), so a peer that scribbles on it only
+    /// misleads itself.
+    public static let slotMaskOffset = 16
     public static let tailOffset = 64
     public static let headOffset = 128
     public static let receiverWaitingOffset = 192

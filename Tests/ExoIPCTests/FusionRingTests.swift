@@ -39,6 +39,13 @@ struct FusionRingTests {
         #expect(RingLayout.bytes(capacity: 64) == 256 + 64 * 64)
     }
 
+    @Test func formatWritesTheSlotMaskForUserCode() throws {
+        let memory = RingMemory(capacity: 16)
+        _ = try FusionRing.format(at: memory.base, length: memory.length, capacity: 16)
+        #expect(memory.base.load(fromByteOffset: RingLayout.slotMaskOffset, as: UInt32.self) == 15)
+        #expect(memory.base.load(fromByteOffset: RingLayout.capacityOffset, as: UInt32.self) == 16)
+    }
+
     @Test func messagesComeOutInOrderWithTypeAndLength() throws {
         let memory = RingMemory(capacity: 8)
         let ring = try FusionRing.format(at: memory.base, length: memory.length, capacity: 8)

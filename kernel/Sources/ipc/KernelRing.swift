@@ -194,10 +194,6 @@ extension KernelRing {
         }
         reply.receivers.enqueueCurrent()
         if let waiter {
-            // The receiver's fast path takes its message from this ring
-            // without looking it up again when the switch is direct.
-            Threads.handoffs[waiter.index] = Threads.Handoff(ring: UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()),
-                                                             atSwitch: Scheduler.switches)
             Scheduler.handOff(to: waiter)
         } else {
             Scheduler.block()

@@ -137,6 +137,19 @@ final class WaitQueue {
         leave(Scheduler.current)
     }
 
+    /// `enqueue` into a queue known to be empty (a fast path's check):
+    /// the caller is head and tail, without the links of a longer queue.
+    @inline(__always)
+    func enqueueIntoEmpty(_ me: ThreadID) {
+        assert(Scheduler.lock.isHeldHere && me == Scheduler.current && isEmpty, "enqueueIntoEmpty needs the lock, the caller, an empty queue")
+        let record = Threads.table + me.index
+        record.pointee.waitQueue = identity
+        record.pointee.waitNext = WaitLinks.none
+        record.pointee.waitPrev = WaitLinks.none
+        head = me.rawValue
+        tail = me.rawValue
+    }
+
     /// `leaveCurrentQueue` for a caller that has its own ThreadID at hand.
     @inline(__always)
     static func leave(_ me: ThreadID) {

@@ -63,19 +63,6 @@ enum Threads {
         var waitQueue: UnsafeMutableRawPointer? = nil
     }
 
-    /// What the waker of a call/reply handed a thread with the CPU (the
-    /// ring it put the message on, not retained), and the value of
-    /// `Scheduler.switches` when it did. Valid only while
-    /// `atSwitch + 1 == Scheduler.switches`: then the one switch since was
-    /// the one to that thread, the scheduler lock was held throughout, and
-    /// nothing can have closed the ring (see `KernelRing.passToReceiver`).
-    /// Beside the records, not in them: a record is copied whole at every
-    /// spawn, and this is for the IPC path alone.
-    struct Handoff {
-        var ring: UnsafeRawPointer? = nil
-        var atSwitch: UInt64 = 0
-    }
-
     /// Loads what the CPU needs to run `next` besides its registers: for a
     /// thread with a user half, its kernel stack for entries from ring 3,
     /// its FS base and its page tables; for a kernel thread, the kernel's
@@ -140,8 +127,6 @@ enum Threads {
     static let fpuAreaSize = 512
 
     nonisolated(unsafe) private(set) static var table: UnsafeMutablePointer<Record> = UnsafeMutablePointer(bitPattern: 8)!
-    /// One `Handoff` per thread slot, guarded by the scheduler lock.
-    nonisolated(unsafe) private(set) static var handoffs: UnsafeMutablePointer<Handoff> = UnsafeMutablePointer(bitPattern: 8)!
     nonisolated(unsafe) private static var freeSlots: [ThreadID] = []
     /// Stacks and FPU areas of reaped threads, kept for the next spawns:
     /// mapping and zeroing four fresh pages costs far more than the rest of
@@ -159,8 +144,6 @@ enum Threads {
         let records = UnsafeMutablePointer<Record>.allocate(capacity: capacity)
         records.initialize(repeating: Record(), count: capacity)
         table = records
-        handoffs = .allocate(capacity: capacity)
-        handoffs.initialize(repeating: Handoff(), count: capacity)
         freeSlots = (1..<capacity).reversed().map { ThreadID($0) }
         let clean = try KernelHeap.allocate(size: fpuAreaSize, alignment: 64)
         exo_fxsave(clean)

@@ -181,7 +181,8 @@ enum IPCFastCall {
                     // Like the general path: EPIPE without a receiver, and
                     // no sleep for a reply nobody can send.
                     guard sendRing.receiveEnds > 0, replyRing.sendEnds > 0,
-                          let receiver = sendRing.receivers.soleWaiter, Scheduler.mayHandOffLazily(to: receiver),
+                          let receiver = sendRing.receivers.soleWaiter, replyRing.receivers.isEmpty,
+                          Scheduler.mayHandOffLazily(to: receiver),
                           replyRing.ring.prepareToWait(.receiver) else { return false }
                     guard put(sendRing) else {
                         replyRing.ring.clearWaiter(.receiver)      // withdrawn: nothing changed
@@ -189,14 +190,10 @@ enum IPCFastCall {
                     }
                     // Point of no return: the receiver off its queue and
                     // answered, the caller on the reply ring's, the CPU to
-                    // the receiver, which takes its message from the ring
-                    // handed over here instead of looking it up again.
+                    // the receiver.
                     sendRing.receivers.takeSole(receiver)
                     sendRing.ring.clearWaiter(.receiver)
-                    replyRing.receivers.enqueue(me)
-                    Threads.handoffs[receiver.index] = Threads.Handoff(
-                        ring: UnsafeRawPointer(Unmanaged.passUnretained(sendRing).toOpaque()),
-                        atSwitch: Scheduler.switches)
+                    replyRing.receivers.enqueueIntoEmpty(me)
                     Scheduler.handOffLazily(from: me, to: receiver)
                     WaitQueue.leave(me)
                     return true
@@ -217,9 +214,9 @@ enum IPCFastCall {
         // Both names are positive Int32s (checked by the callers): 31 bits each.
         let key = UInt64(UInt32(bitPattern: sendName.rawValue)) | UInt64(UInt32(bitPattern: replyName.rawValue)) << 31
             | (rights.contains(.grant) ? 1 << 62 : 0)
-        if process.ringPair.key == key, process.ringPair.version == process.rings.version,
-           let send = process.ringPair.send, let reply = process.ringPair.reply {
-            return (send, reply)
+        if process.ringPair.key == key, process.ringPair.version == process.rings.version {
+            // Both set: a memo with a table's version was stored below.
+            return (process.ringPair.send.unsafelyUnwrapped, process.ringPair.reply.unsafelyUnwrapped)
         }
         guard let send = process.rings.borrow(sendName, requiring: rights),
               let reply = process.rings.borrow(replyName, requiring: .receive) else { return nil }
@@ -327,21 +324,21 @@ enum IPCFastCall {
     /// left the queue): the reply off its ring, as fring_recv's result
     /// (type << 16 | length, or a negative errno), or `noReply` when there is
     /// none yet; a ring that maps grants is left in `mappingRing`. The ring
-    /// is the one the waker handed over when the switch to us was direct;
-    /// else it is looked up again, since while the caller slept another of
-    /// its threads may have closed the handle.
+    /// is the process's remembered one (`ringPair`) if the handle table has
+    /// not changed since; else it is looked up again, since while the
+    /// caller slept another of its threads may have closed the handle.
     @inline(__always)
     private static func takeReply(_ me: ThreadID, into message: UnsafeMutablePointer<FusionRing.InlinePayload>,
                                   capacity: Int, from replyName: Handle) -> Int64 {
-        let handoff = Threads.handoffs + me.index
-        if handoff.pointee.atSwitch &+ 1 == Scheduler.switches, let handed = handoff.pointee.ring {
-            handoff.pointee.ring = nil
-            return Unmanaged<KernelRing>.fromOpaque(handed)._withUnsafeGuaranteedRef {
-                take(into: message, capacity: capacity, from: $0)
-            }
-        }
         guard let process = Threads.borrowedProcess(of: me) else { return noReply }
         return process._withUnsafeGuaranteedRef { process -> Int64 in
+            let memo = process.ringPair
+            if memo.version == process.rings.version,
+               UInt32(truncatingIfNeeded: memo.key >> 31) & 0x7FFF_FFFF == UInt32(bitPattern: replyName.rawValue) {
+                return memo.reply.unsafelyUnwrapped._withUnsafeGuaranteedRef {
+                    take(into: message, capacity: capacity, from: $0)
+                }
+            }
             guard let replyRing = process.rings.borrow(replyName, requiring: .receive) else { return noReply }
             return replyRing._withUnsafeGuaranteedRef { take(into: message, capacity: capacity, from: $0) }
         }

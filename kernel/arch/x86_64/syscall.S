@@ -69,10 +69,10 @@ exo_syscall_entry:
     je .Lfast_getpid
     cmpq $SYS_GETTID, %rax
     je .Lfast_gettid
-    cmpq $SYS_FRING_CALL, %rax
-    je .Lfast_fring_call
     cmpq $SYS_FRING_WAKE_WAIT, %rax
     je .Lfast_fring_wake_wait
+    cmpq $SYS_FRING_CALL, %rax
+    je .Lfast_fring_call
     cmpq $SYS_FRING_GRANT_CALL, %rax
     je .Lfast_fring_grant_call
 .Lslow_path:

@@ -255,9 +255,13 @@ extern uint64_t exo_stack_probe_saved_rsp;
 
 /* Ring 3 (syscall.S). */
 EXO_LINKER_SYMBOL(exo_syscall_entry)
-/* Nonzero: getpid and gettid are answered at the SYSCALL entry from the
- * per-CPU record, without a kernel frame (cleared by exo.trace=syscalls). */
+/* Nonzero: the system-call fast paths are on (syscall.S's, which
+ * exo_fast_syscall_numbers switches, and the hot calls' in Swift); zero
+ * with exo.trace=syscalls or exo.syscall_fast_path=off. */
 extern uint8_t exo_syscall_fast_path;
+/* The numbers syscall.S answers on its fast paths (getpid, gettid,
+ * fring_wake_wait, fring_call, fring_grant_call), -1 each while off. */
+extern int64_t exo_fast_syscall_numbers[5];
 extern void exo_enter_user(const void *frame) __attribute__((noreturn));
 extern uint64_t exo_copy_user(void *dst, const void *src, uint64_t n);
 extern uint64_t exo_copy_user_smap(void *dst, const void *src, uint64_t n);

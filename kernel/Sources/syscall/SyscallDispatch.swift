@@ -56,6 +56,13 @@ enum Syscalls {
         // off when tracing; `exo.syscall_fast_path=off` compares the two.
         let fastPathWanted = BootState.commandLine.value(of: "exo.syscall_fast_path") != "off"
         exo_syscall_fast_path = fastPathWanted && !tracing ? 1 : 0
+        if exo_syscall_fast_path != 0 {
+            // syscall.S's order: getpid, gettid, fring_wake_wait, fring_call, fring_grant_call.
+            exo_fast_syscall_numbers = (Int64(SyscallNumber.getpid.rawValue), Int64(SyscallNumber.gettid.rawValue),
+                                        Int64(SyscallNumber.fringWakeWait.rawValue),
+                                        Int64(SyscallNumber.fringCall.rawValue),
+                                        Int64(SyscallNumber.fringGrantCall.rawValue))
+        }
         if !fastPathWanted { Log.info("syscall: fast path off (exo.syscall_fast_path=off)") }
         registerProcessCalls()
         registerMemoryCalls()

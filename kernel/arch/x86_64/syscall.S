@@ -18,11 +18,6 @@
 #define PERCPU_KERNEL_STACK 32
 #define PERCPU_USER_PID     40
 #define PERCPU_USER_TID     44
-#define SYS_GETPID          39
-#define SYS_GETTID          186
-#define SYS_FRING_CALL      404     /* ExoABI's SyscallNumber.fringCall */
-#define SYS_FRING_WAKE_WAIT 415     /* ExoABI's SyscallNumber.fringWakeWait */
-#define SYS_FRING_GRANT_CALL 416    /* ExoABI's SyscallNumber.fringGrantCall */
 #define USER_DS             0x1b    /* GDT slot 3, RPL 3 */
 #define USER_CS             0x23    /* GDT slot 4, RPL 3 */
 #define SYSCALL_VECTOR      0x100
@@ -65,15 +60,17 @@
     .global exo_syscall_entry
 exo_syscall_entry:
     swapgs
-    cmpq $SYS_GETPID, %rax
+    /* The fast paths' numbers come from memory: all -1 (never a call)
+     * while they are off, so no flag needs testing (exo_fast_syscall_numbers). */
+    cmpq exo_fast_syscall_numbers+0(%rip), %rax
     je .Lfast_getpid
-    cmpq $SYS_GETTID, %rax
+    cmpq exo_fast_syscall_numbers+8(%rip), %rax
     je .Lfast_gettid
-    cmpq $SYS_FRING_WAKE_WAIT, %rax
+    cmpq exo_fast_syscall_numbers+16(%rip), %rax
     je .Lfast_fring_wake_wait
-    cmpq $SYS_FRING_CALL, %rax
+    cmpq exo_fast_syscall_numbers+24(%rip), %rax
     je .Lfast_fring_call
-    cmpq $SYS_FRING_GRANT_CALL, %rax
+    cmpq exo_fast_syscall_numbers+32(%rip), %rax
     je .Lfast_fring_grant_call
 .Lslow_path:
     movq %rsp, %gs:PERCPU_USER_RSP
@@ -106,8 +103,8 @@ exo_syscall_entry:
 
 /*
  * Fast path: calls that only read the running thread's ids are answered
- * here, as checks, then commit. Checks: the fast path is on (off when
- * tracing), and RCX (the user RIP SYSRET returns to) has bit 47 clear, so
+ * here, as checks, then commit. Checks: RCX (the user RIP SYSRET returns
+ * to) has bit 47 clear, so
  * SYSRET cannot fault in ring 0 on a non-canonical address. Commit: RAX
  * from the per-CPU record (set at every switch to a user thread), back by
  * SYSRET with RCX and R11 as SYSCALL left them. No other register is
@@ -116,8 +113,6 @@ exo_syscall_entry:
  */
 .macro FAST_ID_CALL label, field
 \label:
-    testb $1, exo_syscall_fast_path(%rip)
-    jz .Lslow_path
     btq $47, %rcx
     jc .Lslow_path
     movl %gs:\field, %eax
@@ -146,8 +141,6 @@ exo_syscall_entry:
  */
 .macro LEAN_ENTRY label, function
 \label:
-    testb $1, exo_syscall_fast_path(%rip)
-    jz .Lslow_path
     btq $47, %rcx                  /* SYSRET to a non-canonical RIP faults in ring 0 */
     jc .Lslow_path
     movq %rsp, %gs:PERCPU_USER_RSP
@@ -298,3 +291,14 @@ exo_enter_user:
     .global exo_syscall_fast_path
 exo_syscall_fast_path:
     .byte 0
+
+/*
+ * The system calls the entry answers on its own fast paths, in the order
+ * of its compares: getpid, gettid, fring_wake_wait, fring_call,
+ * fring_grant_call. -1 (no call has it) while the fast paths are off, as
+ * until the kernel turns them on (SyscallDispatch.initialize).
+ */
+    .balign 8
+    .global exo_fast_syscall_numbers
+exo_fast_syscall_numbers:
+    .quad -1, -1, -1, -1, -1

@@ -262,6 +262,13 @@ extern uint8_t exo_syscall_fast_path;
 /* The numbers syscall.S answers on its fast paths (getpid, gettid,
  * fring_wake_wait, fring_call, fring_grant_call), -1 each while off. */
 extern int64_t exo_fast_syscall_numbers[5];
+/* A Fusion Ring fast path's answer to syscall.S, in RAX and RDX: the
+ * call's result, and how to leave (0 done, 1 done but the end goes the
+ * general way, 2 declined: IPCFastCall.Outcome). */
+typedef struct {
+    int64_t result;
+    uint64_t outcome;
+} exo_fast_answer;
 extern void exo_enter_user(const void *frame) __attribute__((noreturn));
 extern uint64_t exo_copy_user(void *dst, const void *src, uint64_t n);
 extern uint64_t exo_copy_user_smap(void *dst, const void *src, uint64_t n);

@@ -24,7 +24,7 @@ extension Syscalls {
         }
         register(.fringWait) { c throws(Errno) in try IPC.wait(c.a0, side: c.a1); return 0 }
         register(.fringWake) { c throws(Errno) in try IPC.wake(c.a0, side: c.a1); return 0 }
-        register(.fringWakeWait) { c throws(Errno) in try IPCFastCall.wakeWait(wake: c.a0, wait: c.a1); return 0 }
+        register(.fringWakeWait) { c throws(Errno) in try IPC.wakeWait(wake: c.a0, wait: c.a1); return 0 }
         register(.fringDuplicate) { c throws(Errno) in try IPC.duplicate(c.a0, rights: c.a1) }
         register(.fringClose) { c throws(Errno) in try IPC.close(c.a0); return 0 }
         register(.fringGrant) { c throws(Errno) in
@@ -529,5 +529,52 @@ struct InlineMessage {
         try withUnsafeTemporaryAllocation(byteCount: RingLayout.inlineCapacity, alignment: 8) {
             (raw: UnsafeMutableRawBufferPointer) throws(E) -> R in try body(raw)
         }
+    }
+}
+
+extension IPC {
+    /// fring_wake_wait: the call/reply step for programs that put their
+    /// messages in the mapped rings themselves. The CPU goes straight to a
+    /// receiver sleeping on `wake`'s ring (`passToReceiver`, as fring_call)
+    /// and the caller sleeps on `wait`'s until it may hold a message. No
+    /// message is copied, so nothing is ever left half done: it returns on
+    /// any wakeup (the caller's loop re-checks its ring, as after a futex
+    /// wait), with EINTR for a signal, EPIPE when `wait` is empty with no
+    /// sender left. The general path: IPCFastCall.wakeWait takes the common case first.
+    ///
+    /// The rings are borrowed, not retained: the lock is held from the
+    /// lookups to the sleep, and after it nothing touches them
+    /// (`passToReceiver` leaves the queue through the caller's record).
+    static func wakeWait(wake wakeRaw: UInt64, wait waitRaw: UInt64) throws(Errno) {
+        guard wakeRaw | waitRaw <= UInt64(Int32.max) else { throw .badFileDescriptor }
+        let wakeName = Handle(rawValue: Int32(wakeRaw)), waitName = Handle(rawValue: Int32(waitRaw))
+        let interrupted = !SignalDelivery.nothingPending()
+        CPU.disableInterrupts()
+        Scheduler.lock.acquire()
+        // (An optional chain here would flatten "no process" into "no failure".)
+        let borrowedProcess = Threads.borrowedProcess(of: Scheduler.current)
+        let failure: Errno? = borrowedProcess == nil ? .badFileDescriptor
+            : borrowedProcess.unsafelyUnwrapped._withUnsafeGuaranteedRef { process -> Errno? in
+            guard let wakeRing = process.rings.borrow(wakeName, requiring: .send),
+                  let waitRing = process.rings.borrow(waitName, requiring: .receive) else {
+                // Which error (the lookups retain, but only here).
+                do throws(IPCError) {
+                    _ = try process.rings.lookup(wakeName, requiring: .send)
+                    _ = try process.rings.lookup(waitName, requiring: .receive)
+                } catch { return error.errno }
+                return .badFileDescriptor
+            }
+            return wakeRing._withUnsafeGuaranteedRef { wakeRing -> Errno? in
+                waitRing._withUnsafeGuaranteedRef { waitRing -> Errno? in
+                    let noSender = waitRing.sendEnds == 0 && !waitRing.ring.hasMessage
+                    wakeRing.passToReceiver(andWaitOn: waitRing, mayWait: !interrupted && !noSender)
+                    return interrupted ? .interrupted : noSender ? .brokenPipe : nil
+                }
+            }
+        }
+        Scheduler.lock.release()
+        CPU.enableInterrupts()
+        if let failure { throw failure }
+        if !SignalDelivery.nothingPending() { throw .interrupted }
     }
 }

@@ -35,16 +35,20 @@ import ExoSched
 /// on only around what can fault or block: the copies from and to user
 /// memory, the pinning of a grant, a window's mapping, the general receive.
 enum IPCFastCall {
-    /// What a fast path answers syscall.S.
-    enum Outcome: UInt32 {
-        /// Done: the result is in the frame's RAX, SYSRET returns it.
+    /// How a fast path leaves, in its answer to syscall.S
+    /// (`exo_fast_answer`, with the call's result).
+    enum Outcome: UInt64 {
+        /// Done: SYSRET returns the result.
         case done = 0
         /// Done, but the end of the call must go the general way (a
-        /// signal to deliver): syscall.S completes the frame first.
+        /// signal to deliver): syscall.S completes the frame, result in
+        /// its RAX, first.
         case finishSlowly = 1
         /// Nothing changed: the general path runs the call.
         case declined = 2
     }
+
+    private static let declined = exo_fast_answer(result: 0, outcome: Outcome.declined.rawValue)
 
     private static let inlineCapacity = UInt64(RingLayout.inlineCapacity)
 
@@ -53,7 +57,7 @@ enum IPCFastCall {
     /// the reply ring (handle in R10) until the reply comes.
     @inline(__always)
     static func call(send sendRaw: UInt64, buffer: UInt64, length: UInt64, replyBuffer: UInt64,
-                     replyCapacity: UInt64, frame: UnsafeMutablePointer<TrapFrame>) -> Outcome {
+                     replyCapacity: UInt64, frame: UnsafeMutablePointer<TrapFrame>) -> exo_fast_answer {
         let replyRaw = frame.pointee.r10
         // The message buffer checked as 56 bytes (a shorter message near the
         // top of user space takes the general path), the reply buffer as its
@@ -62,7 +66,7 @@ enum IPCFastCall {
         let capacity = min(replyCapacity, inlineCapacity)
         guard length <= inlineCapacity, sendRaw | replyRaw <= UInt64(Int32.max),
               buffer >= UserMode.userBase, buffer <= UserMode.userEnd - inlineCapacity,
-              replyBuffer >= UserMode.userBase, replyBuffer <= UserMode.userEnd - capacity else { return .declined }
+              replyBuffer >= UserMode.userBase, replyBuffer <= UserMode.userEnd - capacity else { return declined }
         // Zeroed: all 56 bytes reach the slot, where a peer that maps the
         // ring can read them. Copied in before the lock, with interrupts
         // on, so that a fault is resolved like any other (or declines: the
@@ -74,7 +78,7 @@ enum IPCFastCall {
                 UserMode.copyChecked(bytes.baseAddress, UnsafeRawPointer(bitPattern: UInt(buffer)), length: Int(length))
             }
             CPU.disableInterrupts()
-            guard copied else { return .declined }
+            guard copied else { return declined }
         }
         let me = Scheduler.current
         let replyName = Handle(rawValue: Int32(replyRaw))
@@ -87,10 +91,10 @@ enum IPCFastCall {
         }
         guard sent else {
             Scheduler.lock.release()
-            return .declined
+            return declined
         }
         return finish(me, &message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
-                      replyBuffer: replyBuffer, replyCapacity: replyCapacity, frame: frame)
+                      replyBuffer: replyBuffer, replyCapacity: replyCapacity)
     }
 
     /// fring_grant_call: the same round as `call`, with a grant of
@@ -101,19 +105,19 @@ enum IPCFastCall {
     /// gives the pages back.
     @inline(__always)
     static func grantCall(send sendRaw: UInt64, address: UInt64, length: UInt64, replyBuffer: UInt64,
-                          replyCapacity: UInt64, frame: UnsafeMutablePointer<TrapFrame>) -> Outcome {
+                          replyCapacity: UInt64, frame: UnsafeMutablePointer<TrapFrame>) -> exo_fast_answer {
         let replyRaw = frame.pointee.r10
         let capacity = min(replyCapacity, inlineCapacity)
         let me = Scheduler.current
         guard sendRaw | replyRaw <= UInt64(Int32.max),
               replyBuffer >= UserMode.userBase, replyBuffer <= UserMode.userEnd - capacity,
-              let borrowed = Threads.borrowedProcess(of: me) else { return .declined }
+              let borrowed = Threads.borrowedProcess(of: me) else { return declined }
         let (space, pid) = borrowed._withUnsafeGuaranteedRef { ($0.space, $0.pid) }
-        guard let space else { return .declined }
+        guard let space else { return declined }
         CPU.enableInterrupts()
         let pinned = try? IPC.pinnedGrant(address: address, length: length, moving: false, in: space)
         CPU.disableInterrupts()
-        guard let grant = pinned else { return .declined }
+        guard let grant = pinned else { return declined }
         let replyName = Handle(rawValue: Int32(replyRaw))
         var message: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
         Scheduler.lock.acquire()
@@ -135,10 +139,10 @@ enum IPCFastCall {
             CPU.enableInterrupts()
             grant.release()
             CPU.disableInterrupts()
-            return .declined
+            return declined
         }
         return finish(me, &message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
-                      replyBuffer: replyBuffer, replyCapacity: replyCapacity, frame: frame)
+                      replyBuffer: replyBuffer, replyCapacity: replyCapacity)
     }
 
     /// fring_wake_wait: the CPU to the receiver sleeping on `wake`'s ring
@@ -146,19 +150,18 @@ enum IPCFastCall {
     /// `wait`'s until it may hold a message. Answers 0 once woken, like
     /// `wakeWait` (EINTR if a signal came meanwhile).
     @inline(__always)
-    static func wakeWait(wake wakeRaw: UInt64, wait waitRaw: UInt64,
-                         frame: UnsafeMutablePointer<TrapFrame>) -> Outcome {
-        guard wakeRaw | waitRaw <= UInt64(Int32.max) else { return .declined }
+    static func wakeWait(wake wakeRaw: UInt64, wait waitRaw: UInt64) -> exo_fast_answer {
+        guard wakeRaw | waitRaw <= UInt64(Int32.max) else { return declined }
         let me = Scheduler.current
         Scheduler.lock.acquire()
         guard callRings(me, Handle(rawValue: Int32(wakeRaw)), requiring: .send,
                         thenWaitOn: Handle(rawValue: Int32(waitRaw)), put: { _ in true }) else {
             Scheduler.lock.release()
-            return .declined
+            return declined
         }
         // Woken: `wait`'s ring is not touched again (see passToReceiver).
         Scheduler.lock.release()
-        return answer(0, me, frame, onSignal: Int64(Errno.interrupted.syscallReturnValue))
+        return answer(0, me, onSignal: Int64(Errno.interrupted.syscallReturnValue))
     }
 
     /// The commit, lock held: checks, then `put` puts the message onto
@@ -231,14 +234,14 @@ enum IPCFastCall {
     @inline(__always)
     private static func finish(_ me: ThreadID, _ message: UnsafeMutablePointer<FusionRing.InlinePayload>,
                                capacity: UInt64, replyName: Handle, replyRaw: UInt64, replyBuffer: UInt64,
-                               replyCapacity: UInt64, frame: UnsafeMutablePointer<TrapFrame>) -> Outcome {
+                               replyCapacity: UInt64) -> exo_fast_answer {
         let received = takeReply(me, into: message, capacity: Int(capacity), from: replyName)
         let mapping = mappingRing
         mappingRing = nil
         Scheduler.lock.release()
         guard mapping == nil, received >= 0 else {
             return finishUncommonly(me, message, received: received, mapping: mapping, replyRaw: replyRaw,
-                                    replyBuffer: replyBuffer, replyCapacity: replyCapacity, frame: frame)
+                                    replyBuffer: replyBuffer, replyCapacity: replyCapacity)
         }
         let replyLength = Int(received & 0xFFFF)
         var copied = true
@@ -248,7 +251,7 @@ enum IPCFastCall {
                                           UnsafeRawPointer(message), length: replyLength)
             CPU.disableInterrupts()
         }
-        return answer(copied ? received : Int64(Errno.badAddress.syscallReturnValue), me, frame)
+        return answer(copied ? received : Int64(Errno.badAddress.syscallReturnValue), me)
     }
 
     /// `finish` for a reply ring that maps grants, or when there is no
@@ -257,13 +260,12 @@ enum IPCFastCall {
     @inline(never)
     private static func finishUncommonly(_ me: ThreadID, _ message: UnsafeMutablePointer<FusionRing.InlinePayload>,
                                          received: Int64, mapping: Unmanaged<KernelRing>?, replyRaw: UInt64,
-                                         replyBuffer: UInt64, replyCapacity: UInt64,
-                                         frame: UnsafeMutablePointer<TrapFrame>) -> Outcome {
+                                         replyBuffer: UInt64, replyCapacity: UInt64) -> exo_fast_answer {
         CPU.enableInterrupts()
         let result = finishWithInterruptsOn(message, received: received, mapping: mapping, replyRaw: replyRaw,
                                             replyBuffer: replyBuffer, replyCapacity: replyCapacity)
         CPU.disableInterrupts()
-        return answer(result, me, frame)
+        return answer(result, me)
     }
 
     private static func finishWithInterruptsOn(_ message: UnsafeMutablePointer<FusionRing.InlinePayload>,
@@ -297,19 +299,16 @@ enum IPCFastCall {
         }
     }
 
-    /// The call's result into the frame, and whether SYSRET may return it
-    /// at once: a signal that came meanwhile (posted under the lock, which
+    /// The call's answer: its result, and whether SYSRET may return it at
+    /// once; a signal that came meanwhile (posted under the lock, which
     /// woke the caller) is delivered by the general end, and the call then
     /// answers `onSignal` if given (fring_wake_wait's EINTR).
     @inline(__always)
-    private static func answer(_ result: Int64, _ me: ThreadID, _ frame: UnsafeMutablePointer<TrapFrame>,
-                               onSignal: Int64? = nil) -> Outcome {
+    private static func answer(_ result: Int64, _ me: ThreadID, onSignal: Int64? = nil) -> exo_fast_answer {
         guard SignalDelivery.nothingPending(for: me) else {
-            frame.pointee.rax = UInt64(bitPattern: onSignal ?? result)
-            return .finishSlowly
+            return exo_fast_answer(result: onSignal ?? result, outcome: Outcome.finishSlowly.rawValue)
         }
-        frame.pointee.rax = UInt64(bitPattern: result)
-        return .done
+        return exo_fast_answer(result: result, outcome: Outcome.done.rawValue)
     }
 
     /// `takeReply`'s answer when the general receive must decide.
@@ -355,51 +354,6 @@ enum IPCFastCall {
         } catch {
             return error == .empty ? noReply : Int64(error.errno.syscallReturnValue)
         }
-    }
-
-    /// fring_wake_wait: the call/reply step for programs that put their
-    /// messages in the mapped rings themselves. The CPU goes straight to a
-    /// receiver sleeping on `wake`'s ring (`passToReceiver`, as fring_call)
-    /// and the caller sleeps on `wait`'s until it may hold a message. No
-    /// message is copied, so nothing is ever left half done: it returns on
-    /// any wakeup (the caller's loop re-checks its ring, as after a futex
-    /// wait), with EINTR for a signal, EPIPE when `wait` is empty with no
-    /// sender left. One implementation for the table and the fast entry.
-    ///
-    /// The rings are borrowed, not retained: the lock is held from the
-    /// lookups to the sleep, and after it nothing touches them
-    /// (`passToReceiver` leaves the queue through the caller's record).
-    static func wakeWait(wake wakeRaw: UInt64, wait waitRaw: UInt64) throws(Errno) {
-        guard wakeRaw | waitRaw <= UInt64(Int32.max) else { throw .badFileDescriptor }
-        let wakeName = Handle(rawValue: Int32(wakeRaw)), waitName = Handle(rawValue: Int32(waitRaw))
-        let interrupted = !SignalDelivery.nothingPending()
-        CPU.disableInterrupts()
-        Scheduler.lock.acquire()
-        // (An optional chain here would flatten "no process" into "no failure".)
-        let borrowedProcess = Threads.borrowedProcess(of: Scheduler.current)
-        let failure: Errno? = borrowedProcess == nil ? .badFileDescriptor
-            : borrowedProcess.unsafelyUnwrapped._withUnsafeGuaranteedRef { process -> Errno? in
-            guard let wakeRing = process.rings.borrow(wakeName, requiring: .send),
-                  let waitRing = process.rings.borrow(waitName, requiring: .receive) else {
-                // Which error (the lookups retain, but only here).
-                do throws(IPCError) {
-                    _ = try process.rings.lookup(wakeName, requiring: .send)
-                    _ = try process.rings.lookup(waitName, requiring: .receive)
-                } catch { return error.errno }
-                return .badFileDescriptor
-            }
-            return wakeRing._withUnsafeGuaranteedRef { wakeRing -> Errno? in
-                waitRing._withUnsafeGuaranteedRef { waitRing -> Errno? in
-                    let noSender = waitRing.sendEnds == 0 && !waitRing.ring.hasMessage
-                    wakeRing.passToReceiver(andWaitOn: waitRing, mayWait: !interrupted && !noSender)
-                    return interrupted ? .interrupted : noSender ? .brokenPipe : nil
-                }
-            }
-        }
-        Scheduler.lock.release()
-        CPU.enableInterrupts()
-        if let failure { throw failure }
-        if !SignalDelivery.nothingPending() { throw .interrupted }
     }
 }
 

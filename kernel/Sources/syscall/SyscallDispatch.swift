@@ -144,24 +144,25 @@ func exoSyscallFinish(_ rawFrame: UnsafeMutableRawPointer) -> Bool {
 /// The Fusion Ring fast paths from syscall.S's lean frame (see there):
 /// the system call's arguments as the C ABI passes them, except that the
 /// fourth (R10) is read from the frame, whose address comes in its place.
-/// Each answers an `IPCFastCall.Outcome`. Interrupts off.
+/// Each answers an `exo_fast_answer` (result and `IPCFastCall.Outcome`).
+/// Interrupts off.
 @_cdecl("exo_fring_call_fast")
 func exoFringCallFast(_ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ rawFrame: UnsafeMutableRawPointer,
-                      _ a4: UInt64, _ a5: UInt64) -> UInt32 {
+                      _ a4: UInt64, _ a5: UInt64) -> exo_fast_answer {
     IPCFastCall.call(send: a0, buffer: a1, length: a2, replyBuffer: a4, replyCapacity: a5,
-                     frame: rawFrame.assumingMemoryBound(to: TrapFrame.self)).rawValue
+                     frame: rawFrame.assumingMemoryBound(to: TrapFrame.self))
 }
 
 @_cdecl("exo_fring_grant_call_fast")
 func exoFringGrantCallFast(_ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ rawFrame: UnsafeMutableRawPointer,
-                           _ a4: UInt64, _ a5: UInt64) -> UInt32 {
+                           _ a4: UInt64, _ a5: UInt64) -> exo_fast_answer {
     IPCFastCall.grantCall(send: a0, address: a1, length: a2, replyBuffer: a4, replyCapacity: a5,
-                          frame: rawFrame.assumingMemoryBound(to: TrapFrame.self)).rawValue
+                          frame: rawFrame.assumingMemoryBound(to: TrapFrame.self))
 }
 
 @_cdecl("exo_fring_wake_wait_fast")
-func exoFringWakeWaitFast(_ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ rawFrame: UnsafeMutableRawPointer) -> UInt32 {
-    IPCFastCall.wakeWait(wake: a0, wait: a1, frame: rawFrame.assumingMemoryBound(to: TrapFrame.self)).rawValue
+func exoFringWakeWaitFast(_ a0: UInt64, _ a1: UInt64) -> exo_fast_answer {
+    IPCFastCall.wakeWait(wake: a0, wait: a1)
 }
 
 /// The hot calls answered before the table, as checks then commit (getpid

@@ -132,7 +132,7 @@ exo_syscall_entry:
  * SYSRET returns with every register but RAX, RCX and R11 as it was. The
  * Swift function gets the arguments in the C ABI's registers, except the
  * fourth (R10, in the frame), whose place (RCX) takes the frame's address.
- * It answers 0 (done: result in the frame's RAX), 1 (done, but the end
+ * It answers the result in RAX and in RDX 0 (done), 1 (done, but the end
  * goes the general way: a signal to deliver) or 2 (declined, nothing
  * changed: the general path runs the call); for 1 and 2 the frame is
  * completed here first, so the rest sees the usual shape. Interrupts are
@@ -166,8 +166,8 @@ exo_syscall_entry:
     LEAN_ENTRY .Lfast_fring_wake_wait, exo_fring_wake_wait_fast
     LEAN_ENTRY .Lfast_fring_grant_call, exo_fring_grant_call_fast
 
-.Llean_exit:
-    testl %eax, %eax
+.Llean_exit:                       /* RAX = result, RDX = outcome */
+    testl %edx, %edx
     jnz .Llean_slowly
     movq FRAME_RDI(%rsp), %rdi
     movq FRAME_RSI(%rsp), %rsi
@@ -175,7 +175,6 @@ exo_syscall_entry:
     movq FRAME_R8(%rsp), %r8
     movq FRAME_R9(%rsp), %r9
     movq FRAME_R10(%rsp), %r10
-    movq FRAME_RAX(%rsp), %rax
     movq FRAME_RIP(%rsp), %rcx
     movq FRAME_RFLAGS(%rsp), %r11
     movq FRAME_RSP(%rsp), %rsp
@@ -183,7 +182,10 @@ exo_syscall_entry:
     sysretq
 
 .Llean_slowly:
-    movq $USER_DS, FRAME_SS(%rsp)
+    cmpl $1, %edx
+    jne 1f
+    movq %rax, FRAME_RAX(%rsp)     /* done: the result; declined: RAX stays the call's number */
+1:  movq $USER_DS, FRAME_SS(%rsp)
     movq $USER_CS, FRAME_CS(%rsp)
     movq $SYSCALL_VECTOR, FRAME_VECTOR(%rsp)
     movq $0, FRAME_ERROR(%rsp)
@@ -199,11 +201,11 @@ exo_syscall_entry:
     movq %r15, FRAME_R15(%rsp)
     movq %rsp, %rdi
     xorl %ebp, %ebp
-    cmpl $1, %eax
-    je 1f
+    cmpl $1, %edx
+    je 2f
     call exo_syscall               /* declined: the general path, from the start */
     jmp .Lsyscall_exit
-1:  call exo_syscall_finish        /* done: only the end of the call is left */
+2:  call exo_syscall_finish        /* done: only the end of the call is left */
     jmp .Lsyscall_exit
 
 exo_return_by_iret_after_rdx:

@@ -21,22 +21,23 @@
 #define USER_DS             0x1b    /* GDT slot 3, RPL 3 */
 #define USER_CS             0x23    /* GDT slot 4, RPL 3 */
 #define SYSCALL_VECTOR      0x100
-/* TrapFrame offsets (frame.h's push order) */
-#define FRAME_R15           0
-#define FRAME_R14           8
-#define FRAME_R13           16
-#define FRAME_R12           24
-#define FRAME_R11           32
-#define FRAME_R10           40
-#define FRAME_R9            48
-#define FRAME_R8            56
-#define FRAME_RBP           64
-#define FRAME_RDI           72
-#define FRAME_RSI           80
-#define FRAME_RDX           88
-#define FRAME_RCX           96
-#define FRAME_RBX           104
-#define FRAME_RAX           112
+/* TrapFrame offsets (frame.h's push order); the registers' as assembler
+ * symbols frame_<register>, so that .irp lists can name them. */
+    .equ frame_r15, 0
+    .equ frame_r14, 8
+    .equ frame_r13, 16
+    .equ frame_r12, 24
+    .equ frame_r11, 32
+    .equ frame_r10, 40
+    .equ frame_r9, 48
+    .equ frame_r8, 56
+    .equ frame_rbp, 64
+    .equ frame_rdi, 72
+    .equ frame_rsi, 80
+    .equ frame_rdx, 88
+    .equ frame_rcx, 96
+    .equ frame_rbx, 104
+    .equ frame_rax, 112
 #define FRAME_VECTOR        120
 #define FRAME_ERROR         128
 #define FRAME_RIP           136
@@ -139,6 +140,13 @@ exo_syscall_entry:
  * off on entry and exit (FMASK cleared IF); Swift turns them on only
  * around what can fault or block.
  */
+/* What the lean frame stores on entry and loads on exit: the registers C
+ * may clobber besides RAX, RCX and R11 (which SYSCALL and SYSRET own).
+ * The rest stay in place while the Swift code runs (it preserves them)
+ * and are stored only to complete the frame. */
+#define LEAN_KEPT rdi, rsi, rdx, r8, r9, r10
+#define LEAN_LEFT_IN_PLACE rbx, rbp, r12, r13, r14, r15
+
 .macro LEAN_ENTRY label, function
 \label:
     btq $47, %rcx                  /* SYSRET to a non-canonical RIP faults in ring 0 */
@@ -146,17 +154,14 @@ exo_syscall_entry:
     movq %rsp, %gs:PERCPU_USER_RSP
     movq %gs:PERCPU_KERNEL_STACK, %rsp
     subq $FRAME_SIZE, %rsp
-    movq %rax, FRAME_RAX(%rsp)
+    movq %rax, frame_rax(%rsp)
     movq %gs:PERCPU_USER_RSP, %rax
     movq %rax, FRAME_RSP(%rsp)
     movq %rcx, FRAME_RIP(%rsp)
     movq %r11, FRAME_RFLAGS(%rsp)
-    movq %rdi, FRAME_RDI(%rsp)
-    movq %rsi, FRAME_RSI(%rsp)
-    movq %rdx, FRAME_RDX(%rsp)
-    movq %r8, FRAME_R8(%rsp)
-    movq %r9, FRAME_R9(%rsp)
-    movq %r10, FRAME_R10(%rsp)
+    .irp r, LEAN_KEPT
+    movq %\r, frame_\r(%rsp)
+    .endr
     cld
     movq %rsp, %rcx
     call \function
@@ -169,12 +174,9 @@ exo_syscall_entry:
 .Llean_exit:                       /* RAX = result, RDX = outcome */
     testl %edx, %edx
     jnz .Llean_slowly
-    movq FRAME_RDI(%rsp), %rdi
-    movq FRAME_RSI(%rsp), %rsi
-    movq FRAME_RDX(%rsp), %rdx
-    movq FRAME_R8(%rsp), %r8
-    movq FRAME_R9(%rsp), %r9
-    movq FRAME_R10(%rsp), %r10
+    .irp r, LEAN_KEPT
+    movq frame_\r(%rsp), %\r
+    .endr
     movq FRAME_RIP(%rsp), %rcx
     movq FRAME_RFLAGS(%rsp), %r11
     movq FRAME_RSP(%rsp), %rsp
@@ -184,21 +186,16 @@ exo_syscall_entry:
 .Llean_slowly:
     cmpl $1, %edx
     jne 1f
-    movq %rax, FRAME_RAX(%rsp)     /* done: the result; declined: RAX stays the call's number */
+    movq %rax, frame_rax(%rsp)     /* done: the result; declined: RAX stays the call's number */
 1:  movq $USER_DS, FRAME_SS(%rsp)
     movq $USER_CS, FRAME_CS(%rsp)
     movq $SYSCALL_VECTOR, FRAME_VECTOR(%rsp)
     movq $0, FRAME_ERROR(%rsp)
     movq FRAME_RIP(%rsp), %rcx     /* RCX and R11 as SYSCALL left them */
-    movq %rcx, FRAME_RCX(%rsp)
     movq FRAME_RFLAGS(%rsp), %r11
-    movq %r11, FRAME_R11(%rsp)
-    movq %rbx, FRAME_RBX(%rsp)
-    movq %rbp, FRAME_RBP(%rsp)
-    movq %r12, FRAME_R12(%rsp)
-    movq %r13, FRAME_R13(%rsp)
-    movq %r14, FRAME_R14(%rsp)
-    movq %r15, FRAME_R15(%rsp)
+    .irp r, rcx, r11, LEAN_LEFT_IN_PLACE
+    movq %\r, frame_\r(%rsp)
+    .endr
     movq %rsp, %rdi
     xorl %ebp, %ebp
     cmpl $1, %edx

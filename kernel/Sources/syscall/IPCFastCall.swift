@@ -148,7 +148,7 @@ enum IPCFastCall {
     /// fring_wake_wait: the CPU to the receiver sleeping on `wake`'s ring
     /// (where the caller put a request itself), the caller asleep on
     /// `wait`'s until it may hold a message. Answers 0 once woken, like
-    /// `wakeWait` (EINTR if a signal came meanwhile).
+    /// the general `IPC.wakeWait` (EINTR if a signal came meanwhile).
     @inline(__always)
     static func wakeWait(wake wakeRaw: UInt64, wait waitRaw: UInt64) -> exo_fast_answer {
         guard wakeRaw | waitRaw <= UInt64(Int32.max) else { return declined }

@@ -313,31 +313,46 @@ public struct PageTableMapper<Memory: PageTableMemory> {
         setEntry(in: found.tables[found.level], at: address.index(at: found.level), entry)
     }
 
+    /// What `replace` found at the leaf.
+    public struct Replacement: Equatable, Sendable {
+        /// The physical page mapped before.
+        public let previous: UInt64
+        /// The leaf already mapped `physical` with the same flags (the
+        /// accessed and dirty bits aside): nothing was written, and no TLB
+        /// flush is needed.
+        public let unchanged: Bool
+    }
+
     /// Points the present leaf of `size` at `virtual` to `physical` with
     /// `flags`, in one walk: an unmap and a map of the same page without
     /// freeing or allocating a table. Returns the physical page it mapped
-    /// before. The caller flushes the TLB for `virtual`.
+    /// before, and whether that was already the entry asked for. The
+    /// caller flushes the TLB for `virtual` unless it was.
     ///
     /// Errors (nothing changed after any): those of `unmap`, and
     /// `.misaligned(physical)` / `.outOfRange(physical)` as for `map`.
     public mutating func replace(virtual: UInt64, physical: UInt64, size: PageSize,
-                                 flags: PageFlags) throws(MemoryError) -> UInt64 {
+                                 flags: PageFlags) throws(MemoryError) -> Replacement {
         let address = VirtualAddress(virtual)
         guard physical & (size.bytes - 1) == 0 else { throw .misaligned(physical) }
         guard physical < Self.physicalAddressLimit else { throw .outOfRange(physical) }
         let found = try existingLeaf(address, size: size)
+        let previous = Self.pageAddress(of: found.entry, at: found.level)
 
-        // Point of no return.
         var newFlags = flags.union(.present)
         if size == .large { newFlags.insert(.huge) } else { newFlags.remove(.huge) }
+        let sameFlags = found.entry.flags.subtracting([.accessed, .dirty]) == newFlags
+        if sameFlags && previous == physical { return Replacement(previous: previous, unchanged: true) }
+
+        // Point of no return.
         // The path already grants what the old leaf had (it was widened
         // when that leaf went in): only a change of flags needs a look.
-        if found.entry.flags.subtracting([.accessed, .dirty]) != newFlags {
+        if !sameFlags {
             widenIntermediates(above: found.level, of: address, in: found.tables, for: flags)
         }
         setEntry(in: found.tables[found.level], at: address.index(at: found.level),
                  PageTableEntry(physicalAddress: physical, flags: newFlags))
-        return Self.pageAddress(of: found.entry, at: found.level)
+        return Replacement(previous: previous, unchanged: false)
     }
 
     /// Replaces the 2 MiB leaf that starts at `virtual` with a page table of

@@ -294,7 +294,7 @@ struct PageTableMapperTests {
         try mapper.map(virtual: 0x1000, physical: 0x9000, size: .small, flags: [.user, .noExecute])
         let tables = memory.liveTablePages
         let old = try mapper.replace(virtual: 0x1000, physical: 0x7000, size: .small, flags: [.user, .noExecute])
-        #expect(old == 0x9000)
+        #expect(old == PageTableMapper<SimulatedPhysicalMemory>.Replacement(previous: 0x9000, unchanged: false))
         #expect(mapper.translate(0x1234) == Translation(physicalAddress: 0x7234,
                                                         flags: [.present, .user, .noExecute], size: .small))
         #expect(memory.liveTablePages == tables, "no table allocated or freed")
@@ -306,6 +306,21 @@ struct PageTableMapperTests {
             _ = try mapper.replace(virtual: 0x1000, physical: 0x7001, size: .small, flags: [])
         }
         #expect(mapper.translate(0x1000)?.physicalAddress == 0x7000)
+    }
+
+    @Test func replaceWithTheSameEntryChangesNothing() throws {
+        var (mapper, _) = try makeMapper()
+        try mapper.map(virtual: 0x1000, physical: 0x9000, size: .small, flags: [.user, .noExecute])
+        let same = try mapper.replace(virtual: 0x1000, physical: 0x9000, size: .small, flags: [.user, .noExecute])
+        #expect(same.previous == 0x9000 && same.unchanged)
+        // The same page with other flags, or another page: a change.
+        let writable = try mapper.replace(virtual: 0x1000, physical: 0x9000, size: .small,
+                                          flags: [.user, .writable, .noExecute])
+        #expect(writable.previous == 0x9000 && !writable.unchanged)
+        #expect(mapper.translate(0x1000)?.flags == [.present, .user, .writable, .noExecute])
+        let moved = try mapper.replace(virtual: 0x1000, physical: 0x8000, size: .small,
+                                       flags: [.user, .writable, .noExecute])
+        #expect(moved.previous == 0x9000 && !moved.unchanged)
     }
 
     // MARK: Errors

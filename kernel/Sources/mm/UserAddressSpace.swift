@@ -375,21 +375,27 @@ final class UserAddressSpace {
 
     /// The window's pages pointed at `frames`, one walk each (the old
     /// frames' references dropped, the new ones taken), then one TLB
-    /// flush. A page the process emptied (madvise) is mapped afresh; false
-    /// only when that fails for want of a table page, and the caller then
-    /// removes the whole range (each page mapped holds its reference).
+    /// flush if any page changed. A page that already maps its frame (a
+    /// sender granting the same buffer again) keeps its reference and
+    /// needs no flush. A page the process emptied (madvise) is mapped
+    /// afresh; false only when that fails for want of a table page, and
+    /// the caller then removes the whole range (each page mapped holds its
+    /// reference).
     private func replaceFrames(in range: Range<UInt64>, with frames: [UInt64]) -> Bool {
         let flags = leafFlags([.read], shared: false)
-        defer { TLB.shootdown(range, addressSpace: root) }
+        var changed = false
+        defer { if changed { TLB.shootdown(range, addressSpace: root) } }
         for (index, frame) in frames.enumerated() {
             let virtual = range.lowerBound + UInt64(index) * Self.pageSize
-            if let old = try? mapper.replace(virtual: virtual, physical: frame, size: .small, flags: flags) {
-                FrameReferences.release(old)
+            if let replaced = try? mapper.replace(virtual: virtual, physical: frame, size: .small, flags: flags) {
+                if replaced.unchanged { continue }      // the same entry: nothing to flush or count
+                FrameReferences.release(replaced.previous)
             } else {
                 do { try mapper.map(virtual: virtual, physical: frame, size: .small, flags: flags) } catch {
                     return false
                 }
             }
+            changed = true
             _ = FrameReferences.retain(frame)
         }
         return true

@@ -444,6 +444,22 @@ static pid_t start_echo_server(int requests, int replies)
     return pid;
 }
 
+/* A grant receiver for the tests: takes grants off `ring` (a ring that
+ * maps them at receive) and answers each with its first byte on `acks`
+ * through fring_call, whose receive maps the next; exits once the sender
+ * is gone. */
+static __attribute__((noreturn)) void serve_grants(int ring, int acks)
+{
+    struct fring_grant g;
+    if (fring_recv(ring, &g, sizeof g, FRING_BLOCK, NULL) != sizeof g)
+        _exit(1);
+    for (;;) {
+        unsigned char seen = g.address ? *(volatile unsigned char *)g.address : 0;
+        if (fring_call(acks, &seen, 1, ring, &g, sizeof g) != sizeof g)
+            _exit(0);
+    }
+}
+
 static void fast_path_frames(void)
 {
     int requests = fring_create(4, 0), replies = fring_create(4, 0);
@@ -550,16 +566,8 @@ static void fast_path_frames(void)
     static unsigned char page[4096] __attribute__((aligned(4096)));
     memset(page, 0x42, sizeof page);
     pid = fork();
-    if (pid == 0) {
-        struct fring_grant g;
-        if (fring_recv(ring, &g, sizeof g, FRING_BLOCK, NULL) != sizeof g)
-            _exit(1);
-        for (;;) {
-            unsigned char seen = g.address ? *(volatile unsigned char *)g.address : 0;
-            if (fring_call(acks, &seen, 1, ring, &g, sizeof g) != sizeof g)
-                _exit(0);
-        }
-    }
+    if (pid == 0)
+        serve_grants(ring, acks);
     kept = 1, answered = 1;
     for (int i = 0; i < 4; i++) {
         unsigned char seen = 0;
@@ -1139,16 +1147,8 @@ static void grant_frames_returned(void)
                 _exit(1);
             memset(buffer, 5, SIZE);
             pid_t receiver = fork();
-            if (receiver == 0) {
-                struct fring_grant g;
-                if (fring_recv(ring, &g, sizeof g, FRING_BLOCK, NULL) != sizeof g)
-                    _exit(1);
-                for (;;) {
-                    char ack = *(volatile char *)g.address;
-                    if (fring_call(acks, &ack, 1, ring, &g, sizeof g) != sizeof g)
-                        _exit(0);
-                }
-            }
+            if (receiver == 0)
+                serve_grants(ring, acks);
             for (int i = 0; i < GRANTS; i++) {
                 char ack = 0;
                 if (fring_grant_call(ring, buffer, SIZE, acks, &ack, 1) != 1 || ack != 5)

@@ -556,6 +556,26 @@ static void fast_path_frames(void)
     }
     CHECK("fring_wake_wait_fast_keeps_registers", kept);
     CHECK("fring_wake_wait_fast_answers", answered);
+
+    /* A pending signal the caller blocks does not interrupt the call (the
+     * fast path leaves it to the general one, which answers as usual). */
+    sigset_t usr1, old_mask;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &old_mask);
+    raise(SIGUSR1);
+    unsigned char value = 77;
+    fring_ring_put(request_ring, &value, 1);
+    long got = -1;
+    int woke = 0;
+    for (int tries = 0; tries < 4 && got < 0 && woke == 0; tries++) {
+        woke = fring_wake_wait(requests, replies);
+        got = fring_ring_recv(replies, reply_ring, &value, 1);
+    }
+    CHECK("fring_wake_wait_blocked_signal_no_eintr", woke == 0 && got == 1 && value == 78);
+    signal(SIGUSR1, SIG_IGN);          /* discards the pending one */
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    signal(SIGUSR1, SIG_DFL);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     fring_close(requests);

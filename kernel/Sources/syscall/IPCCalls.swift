@@ -176,6 +176,30 @@ enum IPC {
         return try receive(on: reply, buffer: replyBuffer, capacity: replyCapacity, block: true, thread: thread)
     }
 
+    /// fring_wake_wait: the call/reply step for programs that put their
+    /// messages in the mapped rings themselves. The CPU goes straight to a
+    /// receiver sleeping on `wake`'s ring (`passToReceiver`, as fring_call)
+    /// and the caller sleeps on `wait`'s until it may hold a message. No
+    /// message is copied, so nothing is ever left half done: it returns on
+    /// any wakeup (the caller's loop re-checks its ring, as after a futex
+    /// wait), with EINTR for a signal it can take, EPIPE when `wait` is
+    /// empty with no sender left. The general path: IPCFastCall.wakeWait
+    /// takes the common case first. The signal check is under the lock,
+    /// where signals are posted, so none slips in before the sleep.
+    static func wakeWait(wake wakeRaw: UInt64, wait waitRaw: UInt64) throws(Errno) {
+        let thread = UserThread.current
+        let (wakeRing, waitRing) = try rings(wakeRaw, requiring: .send, and: waitRaw, requiring: .receive,
+                                             of: thread.process)
+        let failure: Errno? = Scheduler.withLock {
+            let interrupted = thread.hasDeliverableSignal
+            let noSender = waitRing.sendEnds == 0 && !waitRing.ring.hasMessage
+            wakeRing.passToReceiver(andWaitOn: waitRing, mayWait: !interrupted && !noSender)
+            return interrupted ? .interrupted : noSender ? .brokenPipe : nil
+        }
+        if let failure { throw failure }
+        if thread.hasDeliverableSignal { throw .interrupted }
+    }
+
     /// fring_grant_call: a grant as the request of a call/reply (the
     /// zero-copy fring_call). Shared and read-only, like fring_grant
     /// without flags; the CPU goes straight to a receiver waiting on the
@@ -529,52 +553,5 @@ struct InlineMessage {
         try withUnsafeTemporaryAllocation(byteCount: RingLayout.inlineCapacity, alignment: 8) {
             (raw: UnsafeMutableRawBufferPointer) throws(E) -> R in try body(raw)
         }
-    }
-}
-
-extension IPC {
-    /// fring_wake_wait: the call/reply step for programs that put their
-    /// messages in the mapped rings themselves. The CPU goes straight to a
-    /// receiver sleeping on `wake`'s ring (`passToReceiver`, as fring_call)
-    /// and the caller sleeps on `wait`'s until it may hold a message. No
-    /// message is copied, so nothing is ever left half done: it returns on
-    /// any wakeup (the caller's loop re-checks its ring, as after a futex
-    /// wait), with EINTR for a signal, EPIPE when `wait` is empty with no
-    /// sender left. The general path: IPCFastCall.wakeWait takes the common case first.
-    ///
-    /// The rings are borrowed, not retained: the lock is held from the
-    /// lookups to the sleep, and after it nothing touches them
-    /// (`passToReceiver` leaves the queue through the caller's record).
-    static func wakeWait(wake wakeRaw: UInt64, wait waitRaw: UInt64) throws(Errno) {
-        guard wakeRaw | waitRaw <= UInt64(Int32.max) else { throw .badFileDescriptor }
-        let wakeName = Handle(rawValue: Int32(wakeRaw)), waitName = Handle(rawValue: Int32(waitRaw))
-        let interrupted = !SignalDelivery.nothingPending()
-        CPU.disableInterrupts()
-        Scheduler.lock.acquire()
-        // (An optional chain here would flatten "no process" into "no failure".)
-        let borrowedProcess = Threads.borrowedProcess(of: Scheduler.current)
-        let failure: Errno? = borrowedProcess == nil ? .badFileDescriptor
-            : borrowedProcess.unsafelyUnwrapped._withUnsafeGuaranteedRef { process -> Errno? in
-            guard let wakeRing = process.rings.borrow(wakeName, requiring: .send),
-                  let waitRing = process.rings.borrow(waitName, requiring: .receive) else {
-                // Which error (the lookups retain, but only here).
-                do throws(IPCError) {
-                    _ = try process.rings.lookup(wakeName, requiring: .send)
-                    _ = try process.rings.lookup(waitName, requiring: .receive)
-                } catch { return error.errno }
-                return .badFileDescriptor
-            }
-            return wakeRing._withUnsafeGuaranteedRef { wakeRing -> Errno? in
-                waitRing._withUnsafeGuaranteedRef { waitRing -> Errno? in
-                    let noSender = waitRing.sendEnds == 0 && !waitRing.ring.hasMessage
-                    wakeRing.passToReceiver(andWaitOn: waitRing, mayWait: !interrupted && !noSender)
-                    return interrupted ? .interrupted : noSender ? .brokenPipe : nil
-                }
-            }
-        }
-        Scheduler.lock.release()
-        CPU.enableInterrupts()
-        if let failure { throw failure }
-        if !SignalDelivery.nothingPending() { throw .interrupted }
     }
 }

@@ -148,7 +148,8 @@ enum IPCFastCall {
     /// fring_wake_wait: the CPU to the receiver sleeping on `wake`'s ring
     /// (where the caller put a request itself), the caller asleep on
     /// `wait`'s until it may hold a message. Answers 0 once woken, like
-    /// the general `IPC.wakeWait` (EINTR if a signal came meanwhile).
+    /// the general `IPC.wakeWait` (EINTR if a signal it can take came
+    /// meanwhile).
     @inline(__always)
     static func wakeWait(wake wakeRaw: UInt64, wait waitRaw: UInt64) -> exo_fast_answer {
         guard wakeRaw | waitRaw <= UInt64(Int32.max) else { return declined }
@@ -301,12 +302,15 @@ enum IPCFastCall {
 
     /// The call's answer: its result, and whether SYSRET may return it at
     /// once; a signal that came meanwhile (posted under the lock, which
-    /// woke the caller) is delivered by the general end, and the call then
-    /// answers `onSignal` if given (fring_wake_wait's EINTR).
+    /// woke the caller) is delivered by the general end, and if it is one
+    /// the caller can take the call answers `onSignal` if given
+    /// (fring_wake_wait's EINTR, as the general path).
     @inline(__always)
     private static func answer(_ result: Int64, _ me: ThreadID, onSignal: Int64? = nil) -> exo_fast_answer {
         guard SignalDelivery.nothingPending(for: me) else {
-            return exo_fast_answer(result: onSignal ?? result, outcome: Outcome.finishSlowly.rawValue)
+            let deliverable = Threads.borrowedUser(of: me)?._withUnsafeGuaranteedRef { $0.hasDeliverableSignal } == true
+            return exo_fast_answer(result: deliverable ? onSignal ?? result : result,
+                                   outcome: Outcome.finishSlowly.rawValue)
         }
         return exo_fast_answer(result: result, outcome: Outcome.done.rawValue)
     }

@@ -105,12 +105,14 @@ int fring_close(int ring);
  * frees it with p + capacity. fring_ring_send is for a single producer,
  * fring_ring_send_mp for several; one consumer either way.
  * Sleeping and waking go through the kernel only when the other side
- * announced it sleeps (the wait words at offsets 192 and 196). */
-/* The ring helpers below are always inlined: left to -Os, gcc calls the
- * small ones out of line, and a call, a return and the argument moves
- * are a sizeable share of a message that costs a few dozen instructions
- * (an out-of-line fring_ring_put once slowed a 16-message batch loop from
- * 272 to 425 instructions per message). */
+ * announced it sleeps (the wait words at offsets 192 and 196).
+ *
+ * The helpers (and fring_wake_wait, the one system call of a mapped-ring
+ * call/reply) are always inlined: left to -Os, gcc calls the small ones
+ * out of line, and a call, a return and the argument moves are a sizeable
+ * share of a message that costs a few dozen instructions (an out-of-line
+ * fring_ring_put once slowed a 16-message batch loop from 272 to 425
+ * instructions per message). */
 #define FRING_INLINE static inline __attribute__((always_inline))
 
 enum {
@@ -133,12 +135,9 @@ FRING_INLINE unsigned char *fring_slot(unsigned char *ring, uint64_t position)
  * receiver sleeping on `wake_handle`'s ring (where a request was just put),
  * and the caller sleeps until `wait_handle`'s ring may hold a message. 0 on
  * any wakeup (re-check the ring, as after a futex wait), or -1 with errno:
- * EINTR (a signal), EPIPE (empty, no sender left), EBADF or EACCES. */
+ * EINTR (a signal), EPIPE (empty, no sender left), EBADF or EPERM. */
 FRING_INLINE int fring_wake_wait(int wake_handle, int wait_handle)
 {
-    /* Inline, as the ring helpers that call it: the one system call of a
-     * mapped-ring call/reply, where a wrapper's frame would be a sizeable
-     * share of the message's cost. */
     long ret;
     __asm__ volatile("syscall"
                      : "=a"(ret)

@@ -35,17 +35,17 @@ public struct Handle: RawRepresentable, Hashable, Sendable {
     var generation: UInt16 { UInt16(truncatingIfNeeded: rawValue >> Handle.indexBits) }
 }
 
+/// The clock behind `HandleTable.version`: one for every table, so that no
+/// two states of any tables share a number (a new table takes a fresh one
+/// as well).
+private let handleTableClock = Atomic<UInt64>(0)
+
 /// A per-process capability table: handles to shared objects with rights,
 /// checked on every use. The typed base the security work extends.
 ///
 /// Invariants: a live entry's handle has the slot's current generation; a
 /// slot's generation changes each time it is freed, so stale handles fail
 /// with `.invalidHandle`; rights only shrink when a handle is copied.
-/// The clock behind `HandleTable.version`: one for every table, so that no
-/// two states of any tables share a number (a new table takes a fresh one
-/// as well).
-private let handleTableClock = Atomic<UInt64>(0)
-
 public struct HandleTable<Object: AnyObject> {
     struct Entry {
         var object: Object?

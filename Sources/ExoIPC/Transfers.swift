@@ -1,5 +1,6 @@
-/// The payload of a `.grant` slot: which in-flight grant, and its size.
-/// 16 bytes, little-endian: id (UInt32), reserved (UInt32), length (UInt64).
+/// The payload of a `.grant` slot: which in-flight grant, its size, and
+/// where the receiver has it mapped. 24 bytes, little-endian: id (UInt32),
+/// reserved (UInt32), length (UInt64), address (UInt64).
 public struct GrantDescriptor: Equatable, Sendable {
     public static let size = 24
     /// Where `address` sits in the payload: the kernel writes it there when

@@ -334,7 +334,7 @@ public struct RunQueue: SchedulingQueue, Sendable {
     @discardableResult
     public mutating func renewSliceIfExpired<Table: SchedEntityTable>(now: Nanoseconds,
                                                                       entities: inout Table) -> Bool {
-        guard let thread = current, count == 0 else { return false }
+        guard let thread = current, isEmpty else { return false }
         let ran = elapsed(from: sliceStart, to: now)
         guard ran >= parameters.timeSlice(for: currentClass) else { return false }
         entities[thread].runtime &+= ran

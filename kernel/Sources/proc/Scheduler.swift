@@ -318,21 +318,17 @@ enum Scheduler {
     @inline(__always)
     static func handOff(to target: ThreadID) {
         assert(lock.isHeldHere && !CPU.interruptsEnabled, "handOff needs the scheduler lock")
-        let cpu = SMP.currentIndex
-        let incoming = Threads.table + target.index
-        guard incoming.pointee.state == .blocked,
-              queues[cpu].admitsLazyHandOff(to: target, entities: entities) else {
-            handOffEagerly(to: target, cpu: cpu)
+        guard mayHandOffLazily(to: target) else {
+            handOffEagerly(to: target, cpu: SMP.currentIndex)
             return
         }
-        switchDirectly(from: Threads.table + current.index, to: incoming, target)
+        handOffLazily(from: current, to: target)
     }
 
-    /// `handOff`'s lazy case split into its check and its commit, for a
-    /// fast path that must know before it changes anything that the CPU
-    /// will go straight to `target`: the same conditions as `handOff`
-    /// (`target` blocked, nobody queued here, `target` free to run here).
-    /// Lock held, interrupts off.
+    /// `handOff`'s lazy case as a check and a commit, also for a fast path
+    /// that must know before it changes anything that the CPU will go
+    /// straight to `target`: `target` blocked, nobody queued here, `target`
+    /// free to run here. Lock held, interrupts off.
     @inline(__always)
     static func mayHandOffLazily(to target: ThreadID) -> Bool {
         Threads.table[target.index].state == .blocked

@@ -117,14 +117,8 @@ final class WaitQueue {
     /// `leaveCurrentQueue`.
     @inline(__always)
     func enqueueCurrent() {
-        enqueue(Scheduler.current)
-    }
-
-    /// `enqueueCurrent` for a caller that has its own ThreadID at hand.
-    @inline(__always)
-    func enqueue(_ me: ThreadID) {
-        assert(Scheduler.lock.isHeldHere && me == Scheduler.current, "enqueue needs the lock, and the caller")
-        append(me)
+        assert(Scheduler.lock.isHeldHere, "enqueueCurrent needs the scheduler lock")
+        append(Scheduler.current)
     }
 
     /// Takes the calling thread off whatever queue it is on, found through

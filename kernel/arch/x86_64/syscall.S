@@ -105,8 +105,9 @@ exo_syscall_entry:
 /*
  * Fast path: calls that only read the running thread's ids are answered
  * here, as checks, then commit. Checks: RCX (the user RIP SYSRET returns
- * to) has bit 47 clear, so
- * SYSRET cannot fault in ring 0 on a non-canonical address. Commit: RAX
+ * to) has bit 47 clear, so SYSRET cannot fault in ring 0 on a
+ * non-canonical address (the call's number matching is what says the
+ * fast paths are on: exo_fast_syscall_numbers). Commit: RAX
  * from the per-CPU record (set at every switch to a user thread), back by
  * SYSRET with RCX and R11 as SYSCALL left them. No other register is
  * touched, and nothing can be pending that the slow path would act on:

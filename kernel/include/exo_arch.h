@@ -255,12 +255,9 @@ extern uint64_t exo_stack_probe_saved_rsp;
 
 /* Ring 3 (syscall.S). */
 EXO_LINKER_SYMBOL(exo_syscall_entry)
-/* Nonzero: the system-call fast paths are on (syscall.S's, which
- * exo_fast_syscall_numbers switches, and the hot calls' in Swift); zero
- * with exo.trace=syscalls or exo.syscall_fast_path=off. */
-extern uint8_t exo_syscall_fast_path;
 /* The numbers syscall.S answers on its fast paths (getpid, gettid,
- * fring_wake_wait, fring_call, fring_grant_call), -1 each while off. */
+ * fring_wake_wait, fring_call, fring_grant_call), -1 each while they are
+ * off (Syscalls.fastPaths). */
 extern int64_t exo_fast_syscall_numbers[5];
 /* A Fusion Ring fast path's answer to syscall.S, in RAX and RDX: the
  * call's result, and how to leave (0 done, 1 done but the end goes the

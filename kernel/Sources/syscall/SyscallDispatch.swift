@@ -43,6 +43,10 @@ enum Syscalls {
     nonisolated(unsafe) private static var table = [Entry?](repeating: nil, count: SyscallNumber.tableSize)
     nonisolated(unsafe) private static var reportedUnknown = [Bool](repeating: false, count: SyscallNumber.tableSize + 1)
     nonisolated(unsafe) static var tracing = false
+    /// Whether the fast paths answer (off with `exo.trace=syscalls` or
+    /// `exo.syscall_fast_path=off`): syscall.S's, through
+    /// `exo_fast_syscall_numbers`, and the hot calls' (SyscallFastPath).
+    nonisolated(unsafe) private(set) static var fastPaths = false
     nonisolated(unsafe) private(set) static var calls: UInt64 = 0
 
     static func register(_ number: SyscallNumber, _ handler: @escaping Handler) {
@@ -55,8 +59,8 @@ enum Syscalls {
         // The entry's fast path (getpid, gettid) bypasses tracing, so it is
         // off when tracing; `exo.syscall_fast_path=off` compares the two.
         let fastPathWanted = BootState.commandLine.value(of: "exo.syscall_fast_path") != "off"
-        exo_syscall_fast_path = fastPathWanted && !tracing ? 1 : 0
-        if exo_syscall_fast_path != 0 {
+        fastPaths = fastPathWanted && !tracing
+        if fastPaths {
             // syscall.S's order: getpid, gettid, fring_wake_wait, fring_call, fring_grant_call.
             exo_fast_syscall_numbers = (Int64(SyscallNumber.getpid.rawValue), Int64(SyscallNumber.gettid.rawValue),
                                         Int64(SyscallNumber.fringWakeWait.rawValue),
@@ -170,11 +174,11 @@ func exoFringWakeWaitFast(_ a0: UInt64, _ a1: UInt64) -> exo_fast_answer {
 /// closure, no lock, no reference counting. A failed check sends the call
 /// down the general path, which handles every case (errors, tracing,
 /// signals); so the checks include that nothing waits for delivery at the
-/// call's end, and that tracing is off (the same switch as syscall.S's).
+/// call's end, and that the fast paths are on (`Syscalls.fastPaths`).
 enum SyscallFastPath {
     @inline(__always)
     static func answer(_ frame: UnsafeMutablePointer<TrapFrame>) -> Int64? {
-        guard exo_syscall_fast_path != 0 else { return nil }
+        guard Syscalls.fastPaths else { return nil }
         switch frame.pointee.rax {
         case SyscallNumber.clockGettime.rawValue:
             // Checks: a clock the slow path answers the same way, a

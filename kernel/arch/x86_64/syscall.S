@@ -288,10 +288,6 @@ exo_enter_user:
     COPY_STRING_USER exo_copy_string_user_smap, stac, clac
 
     .section .data.syscall_fast_path, "aw"
-    .global exo_syscall_fast_path
-exo_syscall_fast_path:
-    .byte 0
-
 /*
  * The system calls the entry answers on its own fast paths, in the order
  * of its compares: getpid, gettid, fring_wake_wait, fring_call,

@@ -6,6 +6,11 @@ public struct GrantDescriptor: Equatable, Sendable {
     /// Where `address` sits in the payload: the kernel writes it there when
     /// it maps the grant as the receiver takes it.
     public static let addressOffset = 16
+    /// The id of a grant the kernel delivered at send: mapped into the
+    /// window of the receiver that was waiting for it (address set), so
+    /// nothing is parked to redeem. Transfer ids are never 0 (generations
+    /// start at 1).
+    public static let deliveredID: UInt32 = 0
     public let id: UInt32
     public let length: UInt64
     /// The first byte of the grant in the receiver, once mapped at receive

@@ -56,6 +56,17 @@ final class KernelSpinLock {
         holder = SMP.currentIndex
     }
 
+    /// Takes the lock if it is free, without spinning or touching the
+    /// interrupt flag (interrupts off): for a holder of the scheduler lock
+    /// that may do without (IPCFastCall's grant delivery declines instead).
+    @inline(__always)
+    func tryAcquire() -> Bool {
+        assert(!CPU.interruptsEnabled, "tryAcquire needs interrupts off")
+        guard word.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        holder = SMP.currentIndex
+        return true
+    }
+
     @inline(__always)
     func release() {
         holder = -1

@@ -347,30 +347,45 @@ final class UserAddressSpace {
     static let grantWindowLimit = 8
 
     /// Maps `frames` read-only as `ring`'s grant window, revoking the grant
-    /// the window held. While the window stands as the kernel left it (the
-    /// process may have unmapped or remapped it: then it is left alone)
-    /// and the size matches, the new frames replace the old in place: no
-    /// region changes, no range to find. Returns the window's start. Lock
-    /// held.
+    /// the window held: in place when it can (`replaceGrantWindow`), else
+    /// as a new range. Returns the window's start. Lock held.
     func mapGrantWindow(frames: [UInt64], for ring: ObjectIdentifier) throws(Errno) -> UInt64 {
-        let length = UInt64(frames.count) * Self.pageSize
-        if let index = grantWindows.firstIndex(where: { $0.ring == ring }) {
-            let window = grantWindows[index]
-            let intact = standsIntact(window)
-            if intact && window.range.upperBound - window.range.lowerBound == length
-                && replaceFrames(in: window.range, with: frames) {
-                return window.range.lowerBound
-            }
-            grantWindows.remove(at: index)
-            if intact { removeRange(window.range) }
-        }
+        if let start = replaceGrantWindow(frames: frames, for: ring) { return start }
+        revokeGrantWindow(for: ring)
         if grantWindows.count >= Self.grantWindowLimit { revoke(grantWindows.removeFirst()) }
+        let length = UInt64(frames.count) * Self.pageSize
         guard let start = findFreeRange(length: length) else { throw .outOfMemory }
         addRegion(Region(start: start, end: start + length, protection: [.read], isShared: true, mayWrite: false,
                          isGrantWindow: true))
         try mapFrames(frames, at: start, protection: [.read], isPrivate: false)
         grantWindows.append(GrantWindow(ring: ring, range: start..<start + length))
         return start
+    }
+
+    /// `frames` in place of the pages of `ring`'s window, while the window
+    /// stands as the kernel left it (the process may have unmapped or
+    /// remapped it: then it is left alone) and has their size: no region
+    /// changes, no range to find. Returns the window's start, or nil when
+    /// there is no such window (one whose new mapping failed half way is
+    /// removed). Also how a grant is delivered at send to a receiver
+    /// waiting on the ring (IPCFastCall). Lock held.
+    func replaceGrantWindow(frames: [UInt64], for ring: ObjectIdentifier) -> UInt64? {
+        guard let index = grantWindows.firstIndex(where: { $0.ring == ring }) else { return nil }
+        let window = grantWindows[index]
+        guard window.range.upperBound - window.range.lowerBound == UInt64(frames.count) * Self.pageSize,
+              standsIntact(window) else { return nil }
+        if replaceFrames(in: window.range, with: frames) { return window.range.lowerBound }
+        grantWindows.remove(at: index)
+        removeRange(window.range)
+        return nil
+    }
+
+    /// Whether `ring`'s window stands as the kernel left it and holds
+    /// `[address, address + length)`: a grant delivered at send names such
+    /// a range. Lock held.
+    func grantWindow(for ring: ObjectIdentifier, holds address: UInt64, length: UInt64) -> Bool {
+        guard let window = grantWindows.first(where: { $0.ring == ring }), standsIntact(window) else { return false }
+        return window.range.contains(address) && length <= window.range.upperBound - address
     }
 
     /// The window's pages pointed at `frames`, one walk each (the old

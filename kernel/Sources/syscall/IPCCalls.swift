@@ -218,8 +218,11 @@ enum IPC {
     /// the caller's grant window for the ring gives up the grant it held,
     /// and a grant just taken is redeemed and mapped there, its address
     /// written into the descriptor the caller receives. A moved grant is
-    /// mapped writable and private on its own, as fring_grant_map would.
-    /// EPIPE when the grant's sender died first (its grants were withdrawn).
+    /// mapped writable and private on its own, as fring_grant_map would. A
+    /// grant delivered at send (`GrantDescriptor.deliveredID`) is already
+    /// in the window: its range is only checked (EBADMSG if it is not the
+    /// window's). EPIPE when the grant's sender died first (its grants were
+    /// withdrawn).
     static func mapOrRevokeGrant(type: MessageType?, length: Int, payload: UnsafeMutableRawBufferPointer,
                                  from ring: KernelRing, process: Process) throws(Errno) {
         guard let space = process.space else { return }
@@ -228,10 +231,19 @@ enum IPC {
             space.lock.withLock { space.revokeGrantWindow(for: ringID) }
             return
         }
-        let descriptor: GrantDescriptor
         let grant: Grant
         do throws(IPCError) {
-            descriptor = try GrantDescriptor.decode(UnsafeRawBufferPointer(rebasing: payload[0..<GrantDescriptor.size]))
+            let descriptor = try GrantDescriptor.decode(UnsafeRawBufferPointer(rebasing: payload[0..<GrantDescriptor.size]))
+            if descriptor.id == GrantDescriptor.deliveredID {
+                // Mapped at send into this window (IPCFastCall.deliver); a
+                // peer that maps the ring could write such a slot itself, so
+                // the range must be the window's.
+                let held = space.lock.withLock {
+                    space.grantWindow(for: ringID, holds: descriptor.address, length: descriptor.length)
+                }
+                guard held else { throw .corrupt }
+                return
+            }
             grant = try Scheduler.withLockThrowing { () throws(IPCError) -> Grant in
                 try grants.redeem(descriptor.id, ring: ringID).item
             }
@@ -445,8 +457,9 @@ extension IPC {
     }
 
     /// fring_grant_map: the receiver maps a grant it took off `raw`'s ring,
-    /// read-only (moved grants: writable, private); returns the address of
-    /// its first byte. Once only; EPIPE
+    /// read-only (moved grants: writable, private; on a ring that maps
+    /// grants, in its window); returns the address of its first byte. Once
+    /// only; EPIPE
     /// if the sender died first (its grants were withdrawn).
     static func mapGrant(_ raw: UInt64, id: UInt64) throws(Errno) -> Int64 {
         let thread = UserThread.current
@@ -461,7 +474,12 @@ extension IPC {
         } catch { throw error.errno }
         defer { grant.release() }                    // the mapping holds its own references
         let start = try space.lock.withLock { () throws(Errno) -> UInt64 in
-            try space.mapShared(frames: grant.frames, writable: grant.moved, isPrivate: grant.moved)
+            // A ring that maps grants keeps them in its window, where the
+            // next grant (delivered at send or mapped here) takes the place.
+            if ring.mapsGrants && !grant.moved {
+                return try space.mapGrantWindow(frames: grant.frames, for: ObjectIdentifier(ring))
+            }
+            return try space.mapShared(frames: grant.frames, writable: grant.moved, isPrivate: grant.moved)
         }
         return Int64(start + grant.offset)
     }

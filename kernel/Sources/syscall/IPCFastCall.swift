@@ -121,15 +121,28 @@ enum IPCFastCall {
         let replyName = Handle(rawValue: Int32(replyRaw))
         var message: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
         Scheduler.lock.acquire()
+        var delivered = false
         let sent = callRings(me, Handle(rawValue: Int32(sendRaw)), requiring: [.send, .grant],
                              thenWaitOn: replyName) { sendRing in
             let ringID = ObjectIdentifier(sendRing)
-            guard let id = try? IPC.grants.park(grant, ring: ringID, sender: pid) else { return false }
-            withUnsafeMutableBytes(of: &message) { GrantDescriptor(id: id, length: length).encode(into: $0) }
+            let descriptor: GrantDescriptor
+            if let start = deliver(grant, on: sendRing) {
+                descriptor = GrantDescriptor(id: GrantDescriptor.deliveredID, length: length,
+                                             address: start + grant.offset)
+                delivered = true
+            } else {
+                guard let id = try? IPC.grants.park(grant, ring: ringID, sender: pid) else { return false }
+                descriptor = GrantDescriptor(id: id, length: length)
+            }
+            withUnsafeMutableBytes(of: &message) { descriptor.encode(into: $0) }
+            // After a delivery the ring was empty, so this put fails only if
+            // a peer that maps the ring scribbled on it: the window then
+            // shows pages this caller was granting it anyway, and the
+            // general path sends them again.
             do throws(IPCError) {
                 try sendRing.ring.send(inline: &message, length: GrantDescriptor.size, type: .grant)
             } catch {
-                _ = try? IPC.grants.redeem(id, ring: ringID)     // not sent: unparked
+                if !delivered { _ = try? IPC.grants.redeem(descriptor.id, ring: ringID) }  // not sent: unparked
                 return false
             }
             return true
@@ -141,8 +154,35 @@ enum IPCFastCall {
             CPU.disableInterrupts()
             return declined
         }
+        // Delivered: the window holds references of its own; the pins go.
+        if delivered { grant.release() }
         return finish(me, &message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
                       replyBuffer: replyBuffer, replyCapacity: replyCapacity)
+    }
+
+    /// Map-at-send, lock held: a grant to a ring that maps grants, whose
+    /// one waiting receiver is asleep on it with the ring empty, goes
+    /// straight into that receiver's window for the ring (in place, when
+    /// the window stands and has the grant's size: `replaceGrantWindow`),
+    /// as its receive would have mapped it; nothing is parked or redeemed.
+    /// The receiver's space lock comes after the scheduler lock (the
+    /// documented order), taken only if free. Returns the window's start,
+    /// or nil (the grant is parked and mapped at receive, as always).
+    ///
+    /// An empty ring: every earlier message there was taken, so the
+    /// window's last grant had its receive, and no grant queued behind
+    /// this one can replace it before it is taken (delivery needs an empty
+    /// ring again).
+    @inline(__always)
+    private static func deliver(_ grant: IPC.Grant, on sendRing: KernelRing) -> UInt64? {
+        guard sendRing.mapsGrants, !grant.moved, !sendRing.ring.hasMessage,
+              let receiver = sendRing.receivers.soleWaiter,
+              let process = Threads.borrowedProcess(of: receiver) else { return nil }
+        return process._withUnsafeGuaranteedRef { process -> UInt64? in
+            guard let space = process.space, space.lock.tryAcquire() else { return nil }
+            defer { space.lock.release() }
+            return space.replaceGrantWindow(frames: grant.frames, for: ObjectIdentifier(sendRing))
+        }
     }
 
     /// fring_wake_wait: the CPU to the receiver sleeping on `wake`'s ring

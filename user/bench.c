@@ -27,6 +27,7 @@
  *   ipc_inline_56       Fusion Ring call/reply, 56 bytes, halved (Exo only)
  *   ipc_ring_call_56    the same through the mapped rings + fring_wake_wait
  *   ipc_zerocopy_4k/64k grant + map + unmap + 1-byte ack, halved (Exo only)
+ *   ipc_ring_zerocopy_4k/64k  the same, the receiver on the mapped rings
  *   ipc_ring_batch1/16  per message through the mapped ring, batches of 1/16
  *                       (Exo only; messages per second = 10^9 / this)
  *   ipc_syscall_batch1/16  per message with fring_send_batch/fring_recv_batch,
@@ -303,17 +304,23 @@ static void bench_ring_call(void)
 
 /* Zero-copy: the parent grants a 4 KiB / 64 KiB buffer as a call
  * (fring_grant_call: the CPU goes straight to the waiting child); the
- * ring maps grants at receive (FRING_MAP_GRANTS), so the child finds the
- * pages mapped in its grant window, reads their first and last byte, and
- * replies with one byte through fring_call, whose receive of the next
- * grant revokes this one and maps the next in its place. Round trip
- * halved, like the inline figure. Exo only. */
-static void bench_grant(const char *name, size_t size)
+ * ring maps grants (FRING_MAP_GRANTS), so the child finds the pages mapped
+ * in its grant window, reads their first and last byte, and replies with
+ * one byte. Round trip halved, like the inline figures. Exo only.
+ *
+ * ipc_zerocopy_*: the child replies and waits with fring_call (the kernel
+ * copies the reply in and the next grant's descriptor out).
+ * ipc_ring_zerocopy_*: the child maps both rings and works as in
+ * ipc_ring_call_56: its one-byte reply put in the reply ring, then
+ * fring_wake_wait; the grant arrives mapped, and its descriptor is read
+ * from the mapped ring (fring_ring_recv_grant). */
+static void bench_grant(const char *name, size_t size, int mapped_receiver)
 {
     enum { N = 501 };
     int ring = fring_create(4, FRING_MAP_GRANTS), acks = fring_create(4, 0);
     if (ring < 0 || acks < 0)
         return;
+    unsigned char *request_ring = fring_map(ring), *ack_ring = fring_map(acks);
     unsigned char *buffer = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     memset(buffer, 7, size);
     pid_t pid = fork();
@@ -326,18 +333,32 @@ static void bench_grant(const char *name, size_t size)
             if (!data || g.length != size)
                 _exit(2);
             char ack = (char)(data[0] + data[g.length - 1]);
-            if (fring_call(acks, &ack, 1, ring, &g, sizeof g) != sizeof g)
-                _exit(3);
+            if (!mapped_receiver) {
+                if (fring_call(acks, &ack, 1, ring, &g, sizeof g) != sizeof g)
+                    _exit(3);
+                continue;
+            }
+            if (fring_ring_put(ack_ring, &ack, 1) < 0)
+                _exit(4);
+            do {
+                if (fring_wake_wait(acks, ring) < 0)
+                    _exit(5);
+            } while (fring_ring_recv_grant(ring, request_ring, &g) < 0 && errno == EAGAIN);
         }
         _exit(0);
     }
     char ack;
     TIME_SAMPLES(N, 2, fring_grant_call(ring, buffer, size, acks, &ack, 1));
     fring_grant(ring, buffer, size, FRING_BLOCK);   /* the last one the child waits for: it finishes */
-    waitpid(pid, NULL, 0);
+    int status = 0;
+    waitpid(pid, &status, 0);
     munmap(buffer, size);
     fring_close(ring);
     fring_close(acks);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        utest_print("ubench %s: the receiver failed (status %d)\n", name, status);
+        return;
+    }
     report(name, median(N));
 }
 
@@ -482,8 +503,10 @@ int main(int argc, char **argv)
     RUN("unix_socket_pingpong_56b", bench_socketpair());
     RUN("ipc_inline_56", bench_ipc());
     RUN("ipc_ring_call_56", bench_ring_call());
-    RUN("ipc_zerocopy_4k", bench_grant("ipc_zerocopy_4k", 4096));
-    RUN("ipc_zerocopy_64k", bench_grant("ipc_zerocopy_64k", 65536));
+    RUN("ipc_zerocopy_4k", bench_grant("ipc_zerocopy_4k", 4096, 0));
+    RUN("ipc_zerocopy_64k", bench_grant("ipc_zerocopy_64k", 65536, 0));
+    RUN("ipc_ring_zerocopy_4k", bench_grant("ipc_ring_zerocopy_4k", 4096, 1));
+    RUN("ipc_ring_zerocopy_64k", bench_grant("ipc_ring_zerocopy_64k", 65536, 1));
     RUN("ipc_ring_batch1", bench_ring_batch("ipc_ring_batch1", 1));
     RUN("ipc_ring_batch16", bench_ring_batch("ipc_ring_batch16", 16));
     RUN("ipc_syscall_batch1", bench_syscall_batch("ipc_syscall_batch1", 1));

@@ -267,8 +267,9 @@ static inline int fring_ring_send_mp(int handle, unsigned char *ring, const void
 }
 
 /* Takes one message from the mapped ring: its length, or -1 with errno
- * EAGAIN (empty). Wakes a sender sleeping for room. */
-FRING_INLINE long fring_ring_recv(int handle, unsigned char *ring, void *buffer, size_t capacity)
+ * EAGAIN (empty). Its type (FRING_TYPE_*) in *type when type is not NULL.
+ * Wakes a sender sleeping for room. */
+FRING_INLINE long fring_ring_take(int handle, unsigned char *ring, void *buffer, size_t capacity, int *type)
 {
     uint64_t *head = (uint64_t *)(ring + FRING_OFF_HEAD);
     uint64_t position = __atomic_load_n(head, __ATOMIC_RELAXED);
@@ -283,6 +284,8 @@ FRING_INLINE long fring_ring_recv(int handle, unsigned char *ring, void *buffer,
         return -1;
     }
     fring_copy(buffer, slot + 8, length);
+    if (type)
+        *type = slot[6];
     uint32_t slots = *(uint32_t *)(ring + FRING_OFF_SLOT_MASK) + 1;
     __atomic_store_n(head, position + 1, __ATOMIC_RELAXED);
     __atomic_store_n((uint32_t *)slot, (uint32_t)(position + slots), __ATOMIC_RELEASE);
@@ -291,6 +294,50 @@ FRING_INLINE long fring_ring_recv(int handle, unsigned char *ring, void *buffer,
     if (__atomic_load_n(waiting, __ATOMIC_RELAXED) && __atomic_exchange_n(waiting, 0, __ATOMIC_ACQ_REL))
         fring_wake(handle, 1);
     return (long)length;
+}
+
+/* fring_ring_take without the type: one message's length, or -1 with
+ * errno EAGAIN (empty). */
+FRING_INLINE long fring_ring_recv(int handle, unsigned char *ring, void *buffer, size_t capacity)
+{
+    return fring_ring_take(handle, ring, buffer, capacity, NULL);
+}
+
+/* Maps a received grant read-only; returns its first byte (NULL and errno
+ * on failure). munmap of the whole pages releases it. On a ring created
+ * with FRING_MAP_GRANTS it goes into the ring's grant window instead (see
+ * fring_grant_call), taking the place of the grant the window held. EPIPE:
+ * the sender died before it was mapped. */
+void *fring_grant_map(int ring, uint32_t id);
+
+/* Takes a grant from a mapped ring created with FRING_MAP_GRANTS: its
+ * descriptor, whose address is where the bytes are mapped, read-only, in
+ * this process's window for the ring. A grant fring_grant_call handed to
+ * this process while it slept on the empty ring (fring_wake_wait) arrives
+ * mapped (id 0); one that waited in the ring is mapped here
+ * (fring_grant_map). Either takes the place of the window's last grant.
+ * 0, or -1 with errno: EAGAIN (empty), EBADMSG (not a grant), or
+ * fring_grant_map's. As with any message read from a mapped ring, the
+ * descriptor is what the ring holds: a process that maps the ring could
+ * have written it (the kernel's receive, fring_recv, checks a delivered
+ * grant against the window). */
+FRING_INLINE int fring_ring_recv_grant(int handle, unsigned char *ring, struct fring_grant *grant)
+{
+    int type;
+    long got = fring_ring_take(handle, ring, grant, sizeof *grant, &type);
+    if (got < 0)
+        return -1;
+    if (type != FRING_TYPE_GRANT || got != (long)sizeof *grant) {
+        errno = EBADMSG;
+        return -1;
+    }
+    if (grant->id != 0) {
+        void *mapped = fring_grant_map(handle, grant->id);
+        if (!mapped)
+            return -1;
+        grant->address = (uint64_t)(uintptr_t)mapped;
+    }
+    return 0;
 }
 
 /* Sleeps until the mapped ring may hold a message (side 0) or room (1). */
@@ -326,9 +373,6 @@ FRING_INLINE long fring_ring_call(int handle, unsigned char *ring, const void *d
  * Returns the grant id (also in the message). */
 long fring_grant(int ring, const void *data, size_t length, unsigned flags);
 
-/* Maps a received grant read-only; returns its first byte. munmap of the
- * whole pages releases it. EPIPE: the sender died before it was mapped. */
-void *fring_grant_map(int ring, uint32_t id);
 
 /* fring_call with a grant as the request: the bytes at [data, data + length)
  * go zero-copy, shared and read-only (as fring_grant without flags), the
@@ -342,7 +386,12 @@ void *fring_grant_map(int ring, uint32_t id);
  * receiver's grant window for that ring. The window is revoked (unmapped)
  * at the receiver's next fring_recv or fring_call receive on the ring,
  * where the next grant takes its place (without new page tables or a new
- * mapping when it has the same number of pages). A process keeps at most
+ * mapping when it has the same number of pages). When the call hands the
+ * CPU to a receiver asleep on the empty ring, the grant is mapped into
+ * that receiver's window as it is sent (its waiting counts as its next
+ * receive): the descriptor then has id 0 and the address. A receiver that
+ * takes its messages from the mapped ring reads grants with
+ * fring_ring_recv_grant. A process keeps at most
  * eight windows (a ninth ring's grant revokes the oldest); closing the ring
  * leaves its window until munmap or exit. mprotect cannot make a grant's
  * pages writable (EACCES). */

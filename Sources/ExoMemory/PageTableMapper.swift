@@ -395,6 +395,26 @@ public struct PageTableMapper<Memory: PageTableMemory> {
                            flags: found.entry.flags, size: size)
     }
 
+    /// The page-table entry for `virtual` as a 4 KiB page, present or not,
+    /// when a page table holds it (each level above a present table); nil
+    /// when a level above is absent, a 2 MiB or 1 GiB page maps it, or
+    /// `virtual` is not canonical. The straight-line lookup for hot paths
+    /// (pinning a grant's pages, a grant window's), where the general walk
+    /// costs three times as much; it reads exactly what `translate` does.
+    /// (PS is reserved in a PML4 entry: such an entry is a table.)
+    @inline(__always)
+    public func smallLeaf(_ virtual: UInt64) -> PageTableEntry? {
+        let address = VirtualAddress(virtual)
+        guard address.isCanonical else { return nil }
+        let top = entry(in: root, at: address.index(at: .pml4))
+        guard top.isPresent else { return nil }
+        let directoryPointer = entry(in: top.physicalAddress, at: address.index(at: .pageDirectoryPointerTable))
+        guard directoryPointer.isPresent, !directoryPointer.isHuge else { return nil }
+        let directory = entry(in: directoryPointer.physicalAddress, at: address.index(at: .pageDirectory))
+        guard directory.isPresent, !directory.isHuge else { return nil }
+        return entry(in: directory.physicalAddress, at: address.index(at: .pageTable))
+    }
+
     /// Calls `body` with the start address and translation (of that start)
     /// of every present leaf that maps some byte of `range`, in increasing
     /// address order. For tests and the kernel's address-space report.

@@ -37,6 +37,19 @@ private func allMappings(_ mapper: PageTableMapper<SimulatedPhysicalMemory>) -> 
     return leaves
 }
 
+/// Whether `smallLeaf` tells what the model maps at `virtual`: a present
+/// entry with the page's frame and flags for a 4 KiB page; for a 2 MiB
+/// page nil; for nothing, nil or an absent entry (its page table may
+/// remain).
+private func smallLeafAgrees(_ mapper: PageTableMapper<SimulatedPhysicalMemory>, _ model: MappingModel,
+                             _ virtual: UInt64) -> Bool {
+    let leaf = mapper.smallLeaf(virtual)
+    guard let expected = model.translate(virtual) else { return leaf.map { !$0.isPresent } ?? true }
+    if expected.size == .large { return leaf == nil }
+    guard let leaf, leaf.isPresent else { return false }
+    return leaf.physicalAddress == expected.physicalAddress & ~(kib4 - 1) && leaf.flags == expected.flags
+}
+
 /// The error `body` throws, or nil if it succeeds.
 private func failure(_ body: () throws(MemoryError) -> Void) -> MemoryError? {
     do {
@@ -710,6 +723,9 @@ struct PageTableMapperTests {
             #expect(mapper.translate(touched + offset) == model.translate(touched + offset), "step \(step)")
             let probe = randomSlot() + (random.next() & (mib2 - 1))
             #expect(mapper.translate(probe) == model.translate(probe), "step \(step): probe")
+            for virtual in [touched + offset, probe] {
+                #expect(smallLeafAgrees(mapper, model, virtual), "step \(step): smallLeaf \(String(virtual, radix: 16))")
+            }
 
             if step % 100 == 99 {
                 try checkWholeSpace(mapper, memory, model, step: step)

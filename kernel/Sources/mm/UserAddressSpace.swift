@@ -402,6 +402,10 @@ final class UserAddressSpace {
         defer { if changed { TLB.shootdown(range, addressSpace: root) } }
         for (index, frame) in frames.enumerated() {
             let virtual = range.lowerBound + UInt64(index) * Self.pageSize
+            // The same entry already (a buffer granted again): the one
+            // look `replace` would take, without its walk.
+            if let leaf = mapper.smallLeaf(virtual), leaf.isPresent, leaf.physicalAddress == frame,
+               leaf.flags.subtracting([.accessed, .dirty]) == flags.union(.present) { continue }
             if let replaced = try? mapper.replace(virtual: virtual, physical: frame, size: .small, flags: flags) {
                 if replaced.unchanged { continue }      // the same entry: nothing to flush or count
                 FrameReferences.release(replaced.previous)
@@ -433,31 +437,31 @@ final class UserAddressSpace {
         }
     }
 
-    /// The frames under `[start, end)` (page-aligned), each present for
-    /// reading (faulted in if needed) and given one more reference: what a
+    /// The frames under `[start, end)` (page-aligned) into `frames` (its
+    /// contents replaced, its storage reused), each present for reading
+    /// (faulted in if needed) and given one more reference: what a
     /// zero-copy grant holds. EFAULT if any page is not readable memory.
     /// Lock held.
-    func pinFrames(_ start: UInt64, _ end: UInt64) throws(Errno) -> [UInt64] {
-        var frames: [UInt64] = []
+    func pinFrames(_ start: UInt64, _ end: UInt64, into frames: inout [UInt64]) throws(Errno) {
+        frames.removeAll(keepingCapacity: true)
         frames.reserveCapacity(Int((end - start) / Self.pageSize))
         var page = start
         while page < end {
-            // One walk for a page already there: a present user page is
-            // readable (PROT_NONE pages are mapped supervisor-only).
-            var translation = mapper.translate(page)
-            if translation.map({ !$0.flags.contains(.user) }) ?? true {
-                translation = resolveFault(at: page, write: false, execute: false) ? mapper.translate(page) : nil
+            // One lookup for a page already there: a present user page is
+            // readable (PROT_NONE pages are mapped supervisor-only). User
+            // memory is mapped in 4 KiB pages only.
+            var leaf = mapper.smallLeaf(page)
+            if !(leaf.map { $0.isPresent && $0.flags.contains(.user) } ?? false) {
+                leaf = resolveFault(at: page, write: false, execute: false) ? mapper.smallLeaf(page) : nil
             }
-            guard let translation, translation.flags.contains(.user) else {
+            guard let leaf, leaf.isPresent, leaf.flags.contains(.user) else {
                 for frame in frames { FrameReferences.release(frame) }
                 throw .badAddress
             }
-            let frame = translation.physicalAddress & ~(Self.pageSize - 1)
-            _ = FrameReferences.retain(frame)
-            frames.append(frame)
+            _ = FrameReferences.retain(leaf.physicalAddress)
+            frames.append(leaf.physicalAddress)
             page += Self.pageSize
         }
-        return frames
     }
 
     /// The kernel address of the byte at user `address`, if its page is present.

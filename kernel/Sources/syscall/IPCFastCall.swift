@@ -111,11 +111,18 @@ enum IPCFastCall {
         let me = Scheduler.current
         guard sendRaw | replyRaw <= UInt64(Int32.max),
               replyBuffer >= UserMode.userBase, replyBuffer <= UserMode.userEnd - capacity,
-              let borrowed = Threads.borrowedProcess(of: me) else { return declined }
+              let borrowed = Threads.borrowedProcess(of: me), let user = Threads.borrowedUser(of: me) else {
+            return declined
+        }
         let (space, pid) = borrowed._withUnsafeGuaranteedRef { ($0.space, $0.pid) }
         guard let space else { return declined }
+        // The thread's frame list, taken (so it is not shared: appending
+        // reuses its storage) and given back when the grant is done with.
+        var buffer: [UInt64] = []
+        user._withUnsafeGuaranteedRef { swap(&buffer, &$0.pinBuffer) }
         CPU.enableInterrupts()
-        let pinned = try? IPC.pinnedGrant(address: address, length: length, moving: false, in: space)
+        let pinned = try? IPC.pinnedGrant(address: address, length: length, moving: false, in: space,
+                                            reusing: consume buffer)
         CPU.disableInterrupts()
         guard let grant = pinned else { return declined }
         let replyName = Handle(rawValue: Int32(replyRaw))
@@ -152,10 +159,15 @@ enum IPCFastCall {
             CPU.enableInterrupts()
             grant.release()
             CPU.disableInterrupts()
+            user._withUnsafeGuaranteedRef { $0.pinBuffer = grant.frames }
             return declined
         }
-        // Delivered: the window holds references of its own; the pins go.
-        if delivered { grant.release() }
+        if delivered {
+            // The window holds references of its own; the pins go, and the
+            // list is the thread's again (a parked grant keeps its own).
+            grant.release()
+            user._withUnsafeGuaranteedRef { $0.pinBuffer = grant.frames }
+        }
         return finish(me, &message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
                       replyBuffer: replyBuffer, replyCapacity: replyCapacity)
     }

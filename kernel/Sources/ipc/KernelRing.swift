@@ -30,6 +30,10 @@ final class KernelRing {
     /// `RingFlags.mapsGrants`, kept here: the header's copy is the
     /// processes' to scribble on.
     let mapsGrants: Bool
+    /// Never reused, unlike the object's address: names the ring where a
+    /// record outlives it (a process's grant window for the ring).
+    let serial = KernelRing.serials.add(1, ordering: .relaxed).newValue
+    private static let serials = Atomic<UInt64>(0)
 
     init(capacity: Int, flags: RingFlags, quota: RingQuota? = nil) throws(Errno) {
         guard capacity >= RingLayout.minimumCapacity, capacity <= RingLayout.maximumCapacity,

@@ -337,7 +337,9 @@ final class UserAddressSpace {
     /// is mapped (read-only), until the next receive on that ring revokes
     /// it. One per ring, at most `grantWindowLimit` per address space.
     struct GrantWindow {
-        let ring: ObjectIdentifier
+        /// `KernelRing.serial`: a window outlives its ring, and a new ring
+        /// may take the old one's address.
+        let ring: UInt64
         let range: Range<UInt64>
     }
 
@@ -349,7 +351,7 @@ final class UserAddressSpace {
     /// Maps `frames` read-only as `ring`'s grant window, revoking the grant
     /// the window held: in place when it can (`replaceGrantWindow`), else
     /// as a new range. Returns the window's start. Lock held.
-    func mapGrantWindow(frames: [UInt64], for ring: ObjectIdentifier) throws(Errno) -> UInt64 {
+    func mapGrantWindow(frames: [UInt64], for ring: UInt64) throws(Errno) -> UInt64 {
         if let start = replaceGrantWindow(frames: frames, for: ring) { return start }
         revokeGrantWindow(for: ring)
         if grantWindows.count >= Self.grantWindowLimit { revoke(grantWindows.removeFirst()) }
@@ -369,7 +371,7 @@ final class UserAddressSpace {
     /// there is no such window (one whose new mapping failed half way is
     /// removed). Also how a grant is delivered at send to a receiver
     /// waiting on the ring (IPCFastCall). Lock held.
-    func replaceGrantWindow(frames: [UInt64], for ring: ObjectIdentifier) -> UInt64? {
+    func replaceGrantWindow(frames: [UInt64], for ring: UInt64) -> UInt64? {
         guard let index = grantWindows.firstIndex(where: { $0.ring == ring }) else { return nil }
         let window = grantWindows[index]
         guard window.range.upperBound - window.range.lowerBound == UInt64(frames.count) * Self.pageSize,
@@ -383,7 +385,7 @@ final class UserAddressSpace {
     /// Whether `ring`'s window stands as the kernel left it and holds
     /// `[address, address + length)`: a grant delivered at send names such
     /// a range. Lock held.
-    func grantWindow(for ring: ObjectIdentifier, holds address: UInt64, length: UInt64) -> Bool {
+    func grantWindow(for ring: UInt64, holds address: UInt64, length: UInt64) -> Bool {
         guard let window = grantWindows.first(where: { $0.ring == ring }), standsIntact(window) else { return false }
         return window.range.contains(address) && length <= window.range.upperBound - address
     }
@@ -421,7 +423,7 @@ final class UserAddressSpace {
     }
 
     /// Revokes `ring`'s grant window, if it has one. Lock held.
-    func revokeGrantWindow(for ring: ObjectIdentifier) {
+    func revokeGrantWindow(for ring: UInt64) {
         guard let index = grantWindows.firstIndex(where: { $0.ring == ring }) else { return }
         revoke(grantWindows.remove(at: index))
     }

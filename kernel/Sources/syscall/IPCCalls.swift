@@ -227,8 +227,9 @@ enum IPC {
                                  from ring: KernelRing, process: Process) throws(Errno) {
         guard let space = process.space else { return }
         let ringID = ObjectIdentifier(ring)
+        let window = ring.serial
         guard type == .grant, length == GrantDescriptor.size else {
-            space.lock.withLock { space.revokeGrantWindow(for: ringID) }
+            space.lock.withLock { space.revokeGrantWindow(for: window) }
             return
         }
         let grant: Grant
@@ -239,7 +240,7 @@ enum IPC {
                 // peer that maps the ring could write such a slot itself, so
                 // the range must be the window's.
                 let held = space.lock.withLock {
-                    space.grantWindow(for: ringID, holds: descriptor.address, length: descriptor.length)
+                    space.grantWindow(for: window, holds: descriptor.address, length: descriptor.length)
                 }
                 guard held else { throw .corrupt }
                 return
@@ -248,16 +249,16 @@ enum IPC {
                 try grants.redeem(descriptor.id, ring: ringID).item
             }
         } catch {
-            space.lock.withLock { space.revokeGrantWindow(for: ringID) }
+            space.lock.withLock { space.revokeGrantWindow(for: window) }
             throw error.errno
         }
         defer { grant.release() }                    // the mapping holds its own references
         let start = try space.lock.withLock { () throws(Errno) -> UInt64 in
             if grant.moved {
-                space.revokeGrantWindow(for: ringID)
+                space.revokeGrantWindow(for: window)
                 return try space.mapShared(frames: grant.frames, writable: true, isPrivate: true)
             }
-            return try space.mapGrantWindow(frames: grant.frames, for: ringID)
+            return try space.mapGrantWindow(frames: grant.frames, for: window)
         }
         payload.storeBytes(of: (start + grant.offset).littleEndian, toByteOffset: GrantDescriptor.addressOffset,
                            as: UInt64.self)
@@ -478,7 +479,7 @@ extension IPC {
             // A ring that maps grants keeps them in its window, where the
             // next grant (delivered at send or mapped here) takes the place.
             if ring.mapsGrants && !grant.moved {
-                return try space.mapGrantWindow(frames: grant.frames, for: ObjectIdentifier(ring))
+                return try space.mapGrantWindow(frames: grant.frames, for: ring.serial)
             }
             return try space.mapShared(frames: grant.frames, writable: grant.moved, isPrivate: grant.moved)
         }

@@ -193,7 +193,7 @@ enum IPCFastCall {
         return process._withUnsafeGuaranteedRef { process -> UInt64? in
             guard let space = process.space, space.lock.tryAcquire() else { return nil }
             defer { space.lock.release() }
-            return space.replaceGrantWindow(frames: grant.frames, for: ObjectIdentifier(sendRing))
+            return space.replaceGrantWindow(frames: grant.frames, for: sendRing.serial)
         }
     }
 

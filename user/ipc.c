@@ -1068,8 +1068,6 @@ static void grant_sender_dies(void)
     fring_close(ring);
 }
 
-/* A ring made after fork reaches the child only as a handle sent over a
- * ring the child already has; the child then answers on it. */
 /* fring_grant_call to a FRING_MAP_GRANTS ring: the receiver finds each
  * grant mapped (address in the descriptor), in one window per ring that
  * the next grant of the same size reuses in place; a grant of another size
@@ -1143,8 +1141,6 @@ static void grant_call_mapped(void)
     fring_close(acks);
 }
 
-/* One grant window per ring, eight at most: a grant taken on one ring
- * leaves the others' windows alone, and a ninth ring's revokes the oldest. */
 /* Grants through a window give every frame back: processes that grant the
  * same 128 KiB buffer 100 times to a window (replaced in place, its
  * entries unchanged after the first grant) and then exit leave free
@@ -1189,6 +1185,8 @@ static void grant_frames_returned(void)
         utest_print("ipc: %lld bytes not returned after %d rounds of grants\n", lost, ROUNDS);
 }
 
+/* One grant window per ring, eight at most: a grant taken on one ring
+ * leaves the others' windows alone, and a ninth ring's revokes the oldest. */
 static void grant_windows_per_ring(void)
 {
     enum { RINGS = 9 };
@@ -1258,6 +1256,118 @@ static void grant_call_rules(void)
     fring_close(acks);
 }
 
+/* Map-at-send: fring_grant_call to a receiver asleep on an empty
+ * FRING_MAP_GRANTS ring maps the grant into the receiver's window as it is
+ * sent (descriptor id 0, address set); the receiver here works on the
+ * mapped rings (fring_ring_recv_grant, fring_wake_wait). The first grant
+ * finds no window: it is parked and fring_grant_map maps it into the
+ * window. The sender grants two buffers in turn, so every delivery
+ * changes the window's pages (references moved, TLB flushed): the bytes
+ * seen must be the new buffer's each round. Then a delivered descriptor
+ * forged by a process that maps the ring is refused by the kernel's
+ * receive (EBADMSG), and the window goes. */
+static void grant_delivered_at_send(void)
+{
+    enum { ROUNDS = 40, LENGTH = 5000, OFFSET = 100 };
+    static unsigned char buffers[2][2 * 4096] __attribute__((aligned(4096)));
+    int ring = fring_create(4, FRING_MAP_GRANTS), acks = fring_create(4, 0);
+    unsigned char *request_ring = fring_map(ring), *ack_ring = fring_map(acks);
+    CHECK("fring_delivered_rings", ring > 0 && acks > 0 && request_ring && ack_ring);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int bad = 0;
+        for (int i = 0; i < ROUNDS; i++) {
+            unsigned char *buffer = buffers[i & 1];
+            memset(buffer, i, sizeof buffers[0]);
+            unsigned char seen = 0;
+            if (fring_grant_call(ring, buffer + OFFSET, LENGTH, acks, &seen, 1) != 1
+                || seen != (unsigned char)(i ^ 0x5A))
+                bad++;
+        }
+        _exit(bad);
+    }
+    struct fring_grant g = {0};
+    int got;
+    while ((got = fring_ring_recv_grant(ring, request_ring, &g)) < 0 && errno == EAGAIN)
+        fring_wait(ring, 0);
+    CHECK("fring_first_grant_parked_then_mapped", got == 0 && g.id != 0 && g.address != 0
+                                                   && (g.address & 4095) == OFFSET);
+    uint64_t window = g.address;
+    int delivered = 0, right_bytes = 1, same_window = 1, read_only = 1;
+    for (int i = 0; got == 0; i++) {
+        const volatile unsigned char *data = (const volatile unsigned char *)g.address;
+        same_window &= g.address == window && g.length == LENGTH;
+        right_bytes &= data[0] == (unsigned char)i && data[LENGTH - 1] == (unsigned char)i;
+        delivered += i > 0 && g.id == 0;
+        if (i == 1)
+            read_only = access_faults((volatile char *)data, 1);
+        unsigned char ack = (unsigned char)(data[0] ^ 0x5A);
+        if (fring_ring_put(ack_ring, &ack, 1) < 0)
+            break;
+        if (i == ROUNDS - 1) {
+            fring_wake(acks, 0);
+            break;
+        }
+        do {
+            if (fring_wake_wait(acks, ring) < 0)
+                got = -1;
+        } while (got == 0 && (got = fring_ring_recv_grant(ring, request_ring, &g)) < 0 && errno == EAGAIN);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK("fring_delivered_sender_saw_its_acks", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK("fring_delivered_bytes_each_round", right_bytes);
+    CHECK("fring_delivered_into_one_window", same_window);
+    CHECK("fring_delivered_read_only", read_only);
+    CHECK("fring_delivered_at_send", delivered > 0);
+
+    /* A forged delivered descriptor: id 0, an address of ours. */
+    struct fring_grant forged = { 0, 0, 64, (uint64_t)(uintptr_t)buffers[0] };
+    uint64_t tail = *(uint64_t *)(request_ring + FRING_OFF_TAIL);
+    CHECK("fring_forged_put", fring_ring_put(request_ring, &forged, sizeof forged) == 0);
+    fring_slot(request_ring, tail)[6] = FRING_TYPE_GRANT;
+    CHECK_ERR("fring_forged_delivered_grant_refused", fring_recv(ring, &g, sizeof g, 0, NULL), EBADMSG);
+    CHECK("fring_forged_grant_window_revoked", access_faults((volatile char *)window, 0));
+    fring_close(ring);
+    fring_close(acks);
+}
+
+/* A window outlives its ring (until munmap or exit) but is that ring's
+ * alone: a ring made after it closed, whose kernel object may well take
+ * the old one's place in memory, gets its first grant parked (id not 0),
+ * not delivered into the old window. */
+static void grant_window_not_inherited(void)
+{
+    static unsigned char page[4096] __attribute__((aligned(4096))) = "granted";
+    uint32_t ids[2] = {0, 0};
+    int ok = 1;
+    for (int round = 0; round < 2; round++) {
+        int ring = fring_create(4, FRING_MAP_GRANTS), acks = fring_create(4, 0);
+        unsigned char *mapped = fring_map(ring);
+        pid_t pid = fork();
+        if (pid == 0) {
+            char ack;
+            _exit(fring_grant_call(ring, page, 100, acks, &ack, 1) == 1 ? 0 : 1);
+        }
+        struct fring_grant g = {0};
+        int got;
+        while ((got = fring_ring_recv_grant(ring, mapped, &g)) < 0 && errno == EAGAIN)
+            fring_wait(ring, 0);
+        ids[round] = g.id;
+        ok &= got == 0 && strcmp((const char *)(uintptr_t)g.address, "granted") == 0;
+        fring_send(acks, "k", 1, FRING_BLOCK);
+        int status = -1;
+        waitpid(pid, &status, 0);
+        ok &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        fring_close(ring);
+        fring_close(acks);
+    }
+    CHECK("fring_window_rounds_ran", ok);
+    CHECK("fring_new_ring_not_given_old_window", ids[0] != 0 && ids[1] != 0);
+}
+
+/* A ring made after fork reaches the child only as a handle sent over a
+ * ring the child already has; the child then answers on it. */
 static void handle_passing(void)
 {
     int control = fring_create(4, 0);
@@ -1361,6 +1471,8 @@ int main(void)
     grant_windows_per_ring();
     grant_frames_returned();
     grant_call_rules();
+    grant_delivered_at_send();
+    grant_window_not_inherited();
     mixed_sizes();
     batches();
     handle_passing();

@@ -53,7 +53,10 @@ final class UserAddressSpace {
     }
 
     private var mapper: PageTableMapper<DirectMapTableMemory>
-    private(set) var regions: [Region] = []
+    private(set) var regions: [Region] = [] { didSet { regionsVersion &+= 1 } }
+    /// Changes with every change of `regions`: a grant window seen intact
+    /// at this version still is (`intactWindow`).
+    private var regionsVersion: UInt64 = 0
     let lock = KernelSpinLock()
     /// The program break: `[breakStart, breakEnd)` is the heap region.
     private(set) var breakStart: UInt64 = 0
@@ -341,6 +344,9 @@ final class UserAddressSpace {
         /// may take the old one's address.
         let ring: UInt64
         let range: Range<UInt64>
+        /// `regionsVersion` when the window was last seen standing as the
+        /// kernel made it.
+        var intactAt: UInt64
     }
 
     /// Oldest first (by when each window was made): a ring beyond the
@@ -349,10 +355,14 @@ final class UserAddressSpace {
     static let grantWindowLimit = 8
 
     /// Maps `frames` read-only as `ring`'s grant window, revoking the grant
-    /// the window held: in place when it can (`replaceGrantWindow`), else
-    /// as a new range. Returns the window's start. Lock held.
+    /// the window held: in place when the window stands and has their size
+    /// (no region changes, no range to find), else as a new range. Returns
+    /// the window's start. Lock held.
     func mapGrantWindow(frames: [UInt64], for ring: UInt64) throws(Errno) -> UInt64 {
-        if let start = replaceGrantWindow(frames: frames, for: ring) { return start }
+        if let index = intactWindow(for: ring, pages: frames.count),
+           let start = replaceWindow(at: index, frame: { frames[$0] }) {
+            return start
+        }
         revokeGrantWindow(for: ring)
         if grantWindows.count >= Self.grantWindowLimit { revoke(grantWindows.removeFirst()) }
         let length = UInt64(frames.count) * Self.pageSize
@@ -360,52 +370,86 @@ final class UserAddressSpace {
         addRegion(Region(start: start, end: start + length, protection: [.read], isShared: true, mayWrite: false,
                          isGrantWindow: true))
         try mapFrames(frames, at: start, protection: [.read], isPrivate: false)
-        grantWindows.append(GrantWindow(ring: ring, range: start..<start + length))
+        grantWindows.append(GrantWindow(ring: ring, range: start..<start + length, intactAt: regionsVersion))
         return start
     }
 
-    /// `frames` in place of the pages of `ring`'s window, while the window
-    /// stands as the kernel left it (the process may have unmapped or
-    /// remapped it: then it is left alone) and has their size: no region
-    /// changes, no range to find. Returns the window's start, or nil when
-    /// there is no such window (one whose new mapping failed half way is
-    /// removed). Also how a grant is delivered at send to a receiver
-    /// waiting on the ring (IPCFastCall). Lock held.
-    func replaceGrantWindow(frames: [UInt64], for ring: UInt64) -> UInt64? {
-        guard let index = grantWindows.firstIndex(where: { $0.ring == ring }) else { return nil }
-        let window = grantWindows[index]
-        guard window.range.upperBound - window.range.lowerBound == UInt64(frames.count) * Self.pageSize,
-              standsIntact(window) else { return nil }
-        if replaceFrames(in: window.range, with: frames) { return window.range.lowerBound }
-        grantWindows.remove(at: index)
-        removeRange(window.range)
-        return nil
+    /// Map-at-send (IPCFastCall): the pages of `sender`'s `[start, end)`
+    /// (page-aligned) into `ring`'s window here, in place, as
+    /// `mapGrantWindow` would map them at receive. Nothing is pinned: the
+    /// frames are read from the sender's tables under its lock, which the
+    /// caller holds with this space's (or it is this space), so none can
+    /// leave the sender before the window holds its own reference (taken
+    /// for each page that changes; an unchanged page keeps the one it has).
+    /// Nil, with nothing changed, when there is no standing window of that
+    /// size or a page of the sender's is not present (a fault to resolve
+    /// first: the caller pins and parks instead).
+    func deliverGrant(from sender: UserAddressSpace, _ start: UInt64, _ end: UInt64, for ring: UInt64) -> UInt64? {
+        guard let index = intactWindow(for: ring, pages: Int((end - start) / Self.pageSize)) else { return nil }
+        var page = start
+        while page < end {
+            // A present user page is readable (PROT_NONE is supervisor-only).
+            guard let leaf = sender.mapper.smallLeaf(page), leaf.isPresent, leaf.flags.contains(.user) else {
+                return nil
+            }
+            page += Self.pageSize
+        }
+        return replaceWindow(at: index) { page in
+            sender.mapper.smallLeaf(start + UInt64(page) * Self.pageSize).unsafelyUnwrapped.physicalAddress
+        }
     }
 
     /// Whether `ring`'s window stands as the kernel left it and holds
     /// `[address, address + length)`: a grant delivered at send names such
     /// a range. Lock held.
     func grantWindow(for ring: UInt64, holds address: UInt64, length: UInt64) -> Bool {
-        guard let window = grantWindows.first(where: { $0.ring == ring }), standsIntact(window) else { return false }
-        return window.range.contains(address) && length <= window.range.upperBound - address
+        guard let index = intactWindow(for: ring) else { return false }
+        let range = grantWindows[index].range
+        return range.contains(address) && length <= range.upperBound - address
     }
 
-    /// The window's pages pointed at `frames`, one walk each (the old
-    /// frames' references dropped, the new ones taken), then one TLB
-    /// flush if any page changed. A page that already maps its frame (a
-    /// sender granting the same buffer again) keeps its reference and
-    /// needs no flush. A page the process emptied (madvise) is mapped
-    /// afresh; false only when that fails for want of a table page, and
-    /// the caller then removes the whole range (each page mapped holds its
-    /// reference).
-    private func replaceFrames(in range: Range<UInt64>, with frames: [UInt64]) -> Bool {
+    /// The index of `ring`'s window if it stands as the kernel left it (the
+    /// process may have unmapped or remapped it: then it is left alone)
+    /// and, if given, has `pages` pages. Regions are searched only when
+    /// they changed since the window was last seen intact.
+    private func intactWindow(for ring: UInt64, pages: Int? = nil) -> Int? {
+        guard let index = grantWindows.firstIndex(where: { $0.ring == ring }) else { return nil }
+        let window = grantWindows[index]
+        if let pages, window.range.upperBound - window.range.lowerBound != UInt64(pages) * Self.pageSize { return nil }
+        if window.intactAt != regionsVersion {
+            guard standsIntact(window) else { return nil }
+            grantWindows[index].intactAt = regionsVersion
+        }
+        return index
+    }
+
+    /// The window at `index`, intact, pointed at `frame(page)` for each of
+    /// its pages; returns its start. If that fails (`replaceFrames`) the
+    /// window is removed: nil.
+    private func replaceWindow(at index: Int, frame: (Int) -> UInt64) -> UInt64? {
+        let range = grantWindows[index].range
+        if replaceFrames(in: range, frame: frame) { return range.lowerBound }
+        grantWindows.remove(at: index)
+        removeRange(range)
+        return nil
+    }
+
+    /// The pages of `range` pointed at `frame(page)` each (the old frames'
+    /// references dropped, the new ones taken), then one TLB flush if any
+    /// page changed. A page that already maps its frame (a sender granting
+    /// the same buffer again) keeps its reference and needs no flush. A
+    /// page the process emptied (madvise) is mapped afresh; false only when
+    /// that fails for want of a table page, and the caller then removes the
+    /// whole range (each page mapped holds its reference).
+    private func replaceFrames(in range: Range<UInt64>, frame frameOf: (Int) -> UInt64) -> Bool {
         let flags = leafFlags([.read], shared: false)
         var changed = false
         defer { if changed { TLB.shootdown(range, addressSpace: root) } }
-        for (index, frame) in frames.enumerated() {
-            let virtual = range.lowerBound + UInt64(index) * Self.pageSize
-            // The same entry already (a buffer granted again): the one
-            // look `replace` would take, without its walk.
+        for page in 0..<Int((range.upperBound - range.lowerBound) / Self.pageSize) {
+            let virtual = range.lowerBound + UInt64(page) * Self.pageSize
+            let frame = frameOf(page)
+            // The same entry already: the one look `replace` would take,
+            // without its walk.
             if let leaf = mapper.smallLeaf(virtual), leaf.isPresent, leaf.physicalAddress == frame,
                leaf.flags.subtracting([.accessed, .dirty]) == flags.union(.present) { continue }
             if let replaced = try? mapper.replace(virtual: virtual, physical: frame, size: .small, flags: flags) {
@@ -439,13 +483,12 @@ final class UserAddressSpace {
         }
     }
 
-    /// The frames under `[start, end)` (page-aligned) into `frames` (its
-    /// contents replaced, its storage reused), each present for reading
-    /// (faulted in if needed) and given one more reference: what a
+    /// The frames under `[start, end)` (page-aligned), each present for
+    /// reading (faulted in if needed) and given one more reference: what a
     /// zero-copy grant holds. EFAULT if any page is not readable memory.
     /// Lock held.
-    func pinFrames(_ start: UInt64, _ end: UInt64, into frames: inout [UInt64]) throws(Errno) {
-        frames.removeAll(keepingCapacity: true)
+    func pinFrames(_ start: UInt64, _ end: UInt64) throws(Errno) -> [UInt64] {
+        var frames: [UInt64] = []
         frames.reserveCapacity(Int((end - start) / Self.pageSize))
         var page = start
         while page < end {
@@ -464,6 +507,7 @@ final class UserAddressSpace {
             frames.append(leaf.physicalAddress)
             page += Self.pageSize
         }
+        return frames
     }
 
     /// The kernel address of the byte at user `address`, if its page is present.

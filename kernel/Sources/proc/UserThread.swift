@@ -43,10 +43,6 @@ final class UserThread {
     /// next interruptible wait): exit_group, a fatal signal or an execve
     /// in another thread of its process.
     var mustExit = false
-    /// The frame list fring_grant_call's fast path pins a grant into, kept
-    /// between calls so that a grant delivered at send (whose list comes
-    /// back) costs no allocation. Only the thread itself touches it.
-    var pinBuffer: [UInt64] = []
 
     /// Every live user thread by TID (tgkill, tkill). Scheduler lock.
     nonisolated(unsafe) private static var byID: [Int32: UserThread] = [:]

@@ -444,8 +444,8 @@ extension IPC {
     /// checked (EINVAL, EFAULT) and the pages under it pinned (each frame
     /// one more reference, held by the grant). For fring_grant and both
     /// paths of fring_grant_call.
-    static func pinnedGrant(address: UInt64, length: UInt64, moving: Bool, in space: UserAddressSpace,
-                            reusing buffer: consuming [UInt64] = []) throws(Errno) -> Grant {
+    static func pinnedGrant(address: UInt64, length: UInt64, moving: Bool,
+                            in space: UserAddressSpace) throws(Errno) -> Grant {
         guard length > 0, length <= maximumGrant else { throw .invalidArgument }
         // A move takes whole pages: part of a page would take its
         // neighbours' bytes away from the sender too.
@@ -453,8 +453,7 @@ extension IPC {
         guard UserMode.isUserRange(address, length) else { throw .badAddress }
         let start = address & ~UInt64(4095)
         let end = (address + length + 4095) & ~UInt64(4095)
-        var frames = consume buffer
-        try space.lock.withLock { () throws(Errno) in try space.pinFrames(start, end, into: &frames) }
+        let frames = try space.lock.withLock { () throws(Errno) -> [UInt64] in try space.pinFrames(start, end) }
         return Grant(frames: frames, offset: address - start, length: length, moved: moving)
     }
 

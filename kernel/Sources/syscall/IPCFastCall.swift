@@ -98,9 +98,12 @@ enum IPCFastCall {
     }
 
     /// fring_grant_call: the same round as `call`, with a grant of
-    /// [address, address + length) as the message. The pages are pinned
-    /// first, with interrupts on, under the address space's lock only (a
-    /// fault there is resolved like any); then, in the one scheduler-lock
+    /// [address, address + length) as the message. First as map-at-send
+    /// (`deliver`): one scheduler-lock visit puts the pages straight into
+    /// the waiting receiver's window, nothing pinned or parked. When that
+    /// cannot be (no window yet, a page to fault in, a lock busy), the
+    /// pages are pinned, with interrupts on, under the address space's
+    /// lock only (a fault there is resolved like any); then, in a second
     /// visit, the grant is parked and its descriptor put. A declined call
     /// gives the pages back.
     @inline(__always)
@@ -111,45 +114,47 @@ enum IPCFastCall {
         let me = Scheduler.current
         guard sendRaw | replyRaw <= UInt64(Int32.max),
               replyBuffer >= UserMode.userBase, replyBuffer <= UserMode.userEnd - capacity,
-              let borrowed = Threads.borrowedProcess(of: me), let user = Threads.borrowedUser(of: me) else {
-            return declined
-        }
+              length > 0, length <= IPC.maximumGrant, UserMode.isUserRange(address, length),
+              let borrowed = Threads.borrowedProcess(of: me) else { return declined }
         let (space, pid) = borrowed._withUnsafeGuaranteedRef { ($0.space, $0.pid) }
         guard let space else { return declined }
-        // The thread's frame list, taken (so it is not shared: appending
-        // reuses its storage) and given back when the grant is done with.
-        var buffer: [UInt64] = []
-        user._withUnsafeGuaranteedRef { swap(&buffer, &$0.pinBuffer) }
-        CPU.enableInterrupts()
-        let pinned = try? IPC.pinnedGrant(address: address, length: length, moving: false, in: space,
-                                            reusing: consume buffer)
-        CPU.disableInterrupts()
-        guard let grant = pinned else { return declined }
-        let replyName = Handle(rawValue: Int32(replyRaw))
+        let sendName = Handle(rawValue: Int32(sendRaw)), replyName = Handle(rawValue: Int32(replyRaw))
+        let start = address & ~(UserAddressSpace.pageSize - 1)
+        let end = (address + length + UserAddressSpace.pageSize - 1) & ~(UserAddressSpace.pageSize - 1)
         var message: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
         Scheduler.lock.acquire()
-        var delivered = false
-        let sent = callRings(me, Handle(rawValue: Int32(sendRaw)), requiring: [.send, .grant],
-                             thenWaitOn: replyName) { sendRing in
-            let ringID = ObjectIdentifier(sendRing)
-            let descriptor: GrantDescriptor
-            if let start = deliver(grant, on: sendRing) {
-                descriptor = GrantDescriptor(id: GrantDescriptor.deliveredID, length: length,
-                                             address: start + grant.offset)
-                delivered = true
-            } else {
-                guard let id = try? IPC.grants.park(grant, ring: ringID, sender: pid) else { return false }
-                descriptor = GrantDescriptor(id: id, length: length)
+        let delivered = callRings(me, sendName, requiring: [.send, .grant], thenWaitOn: replyName) { sendRing in
+            guard let window = deliver(from: space, start, end, on: sendRing) else { return false }
+            withUnsafeMutableBytes(of: &message) {
+                GrantDescriptor(id: GrantDescriptor.deliveredID, length: length, address: window + address - start)
+                    .encode(into: $0)
             }
-            withUnsafeMutableBytes(of: &message) { descriptor.encode(into: $0) }
-            // After a delivery the ring was empty, so this put fails only if
-            // a peer that maps the ring scribbled on it: the window then
-            // shows pages this caller was granting it anyway, and the
-            // general path sends them again.
+            // The ring was empty, so this fails only if a peer that maps
+            // it scribbled on it: the window then shows pages this caller
+            // was granting it anyway, and the general path sends them again.
+            do throws(IPCError) {
+                try sendRing.ring.send(inline: &message, length: GrantDescriptor.size, type: .grant)
+            } catch { return false }
+            return true
+        }
+        if delivered {
+            return finish(me, &message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
+                          replyBuffer: replyBuffer, replyCapacity: replyCapacity)
+        }
+        Scheduler.lock.release()
+        CPU.enableInterrupts()
+        let pinned = try? IPC.pinnedGrant(address: address, length: length, moving: false, in: space)
+        CPU.disableInterrupts()
+        guard let grant = pinned else { return declined }
+        Scheduler.lock.acquire()
+        let sent = callRings(me, sendName, requiring: [.send, .grant], thenWaitOn: replyName) { sendRing in
+            let ringID = ObjectIdentifier(sendRing)
+            guard let id = try? IPC.grants.park(grant, ring: ringID, sender: pid) else { return false }
+            withUnsafeMutableBytes(of: &message) { GrantDescriptor(id: id, length: length).encode(into: $0) }
             do throws(IPCError) {
                 try sendRing.ring.send(inline: &message, length: GrantDescriptor.size, type: .grant)
             } catch {
-                if !delivered { _ = try? IPC.grants.redeem(descriptor.id, ring: ringID) }  // not sent: unparked
+                _ = try? IPC.grants.redeem(id, ring: ringID)     // not sent: unparked
                 return false
             }
             return true
@@ -159,14 +164,7 @@ enum IPCFastCall {
             CPU.enableInterrupts()
             grant.release()
             CPU.disableInterrupts()
-            user._withUnsafeGuaranteedRef { $0.pinBuffer = grant.frames }
             return declined
-        }
-        if delivered {
-            // The window holds references of its own; the pins go, and the
-            // list is the thread's again (a parked grant keeps its own).
-            grant.release()
-            user._withUnsafeGuaranteedRef { $0.pinBuffer = grant.frames }
         }
         return finish(me, &message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
                       replyBuffer: replyBuffer, replyCapacity: replyCapacity)
@@ -174,26 +172,30 @@ enum IPCFastCall {
 
     /// Map-at-send, lock held: a grant to a ring that maps grants, whose
     /// one waiting receiver is asleep on it with the ring empty, goes
-    /// straight into that receiver's window for the ring (in place, when
-    /// the window stands and has the grant's size: `replaceGrantWindow`),
-    /// as its receive would have mapped it; nothing is parked or redeemed.
-    /// The receiver's space lock comes after the scheduler lock (the
-    /// documented order), taken only if free. Returns the window's start,
-    /// or nil (the grant is parked and mapped at receive, as always).
+    /// straight into that receiver's window for the ring, as its receive
+    /// would have mapped it (`UserAddressSpace.deliverGrant`: in place,
+    /// read from the sender's tables, nothing pinned). The space locks come
+    /// after the scheduler lock (the documented order), taken only if free,
+    /// the receiver's first. Returns the window's start, or nil with
+    /// nothing changed.
     ///
     /// An empty ring: every earlier message there was taken, so the
     /// window's last grant had its receive, and no grant queued behind
     /// this one can replace it before it is taken (delivery needs an empty
     /// ring again).
     @inline(__always)
-    private static func deliver(_ grant: IPC.Grant, on sendRing: KernelRing) -> UInt64? {
-        guard sendRing.mapsGrants, !grant.moved, !sendRing.ring.hasMessage,
+    private static func deliver(from sender: UserAddressSpace, _ start: UInt64, _ end: UInt64,
+                                on sendRing: KernelRing) -> UInt64? {
+        guard sendRing.mapsGrants, !sendRing.ring.hasMessage,
               let receiver = sendRing.receivers.soleWaiter,
               let process = Threads.borrowedProcess(of: receiver) else { return nil }
         return process._withUnsafeGuaranteedRef { process -> UInt64? in
             guard let space = process.space, space.lock.tryAcquire() else { return nil }
             defer { space.lock.release() }
-            return space.replaceGrantWindow(frames: grant.frames, for: sendRing.serial)
+            if space === sender { return space.deliverGrant(from: sender, start, end, for: sendRing.serial) }
+            guard sender.lock.tryAcquire() else { return nil }
+            defer { sender.lock.release() }
+            return space.deliverGrant(from: sender, start, end, for: sendRing.serial)
         }
     }
 

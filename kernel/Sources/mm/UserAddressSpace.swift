@@ -386,17 +386,32 @@ final class UserAddressSpace {
     /// first: the caller pins and parks instead).
     func deliverGrant(from sender: UserAddressSpace, _ start: UInt64, _ end: UInt64, for ring: UInt64) -> UInt64? {
         guard let index = intactWindow(for: ring, pages: Int((end - start) / Self.pageSize)) else { return nil }
+        let window = grantWindows[index].range.lowerBound
+        // One pass checks every page of the sender's and whether the window
+        // already maps them all (the same buffer granted again: nothing to
+        // change); only otherwise a second one replaces.
+        var unchanged = true
         var page = start
         while page < end {
             // A present user page is readable (PROT_NONE is supervisor-only).
             guard let leaf = sender.mapper.smallLeaf(page), leaf.isPresent, leaf.flags.contains(.user) else {
                 return nil
             }
+            unchanged = unchanged && windowMaps(leaf.physicalAddress, at: window + (page - start))
             page += Self.pageSize
         }
+        if unchanged { return window }
         return replaceWindow(at: index) { page in
             sender.mapper.smallLeaf(start + UInt64(page) * Self.pageSize).unsafelyUnwrapped.physicalAddress
         }
+    }
+
+    /// Whether the window page at `virtual` maps `frame` as the window
+    /// maps its pages: `replace` would change nothing.
+    @inline(__always)
+    private func windowMaps(_ frame: UInt64, at virtual: UInt64) -> Bool {
+        guard let leaf = mapper.smallLeaf(virtual), leaf.isPresent, leaf.physicalAddress == frame else { return false }
+        return leaf.flags.subtracting([.accessed, .dirty]) == leafFlags([.read], shared: false).union(.present)
     }
 
     /// Whether `ring`'s window stands as the kernel left it and holds
@@ -450,8 +465,7 @@ final class UserAddressSpace {
             let frame = frameOf(page)
             // The same entry already: the one look `replace` would take,
             // without its walk.
-            if let leaf = mapper.smallLeaf(virtual), leaf.isPresent, leaf.physicalAddress == frame,
-               leaf.flags.subtracting([.accessed, .dirty]) == flags.union(.present) { continue }
+            if windowMaps(frame, at: virtual) { continue }
             if let replaced = try? mapper.replace(virtual: virtual, physical: frame, size: .small, flags: flags) {
                 if replaced.unchanged { continue }      // the same entry: nothing to flush or count
                 FrameReferences.release(replaced.previous)

@@ -122,9 +122,13 @@ enum IPCFastCall {
         let start = address & ~(UserAddressSpace.pageSize - 1)
         let end = (address + length + UserAddressSpace.pageSize - 1) & ~(UserAddressSpace.pageSize - 1)
         var message: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
+        // Borrowed into the closure (`space` lives to the end): no retain.
+        let sender = Unmanaged.passUnretained(space)
         Scheduler.lock.acquire()
         let delivered = callRings(me, sendName, requiring: [.send, .grant], thenWaitOn: replyName) { sendRing in
-            guard let window = deliver(from: space, start, end, on: sendRing) else { return false }
+            guard let window = sender._withUnsafeGuaranteedRef({ deliver(from: $0, start, end, on: sendRing) }) else {
+                return false
+            }
             withUnsafeMutableBytes(of: &message) {
                 GrantDescriptor(id: GrantDescriptor.deliveredID, length: length, address: window + address - start)
                     .encode(into: $0)

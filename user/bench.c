@@ -310,10 +310,12 @@ static void bench_ring_call(void)
  *
  * ipc_zerocopy_*: the child replies and waits with fring_call (the kernel
  * copies the reply in and the next grant's descriptor out).
- * ipc_ring_zerocopy_*: the child maps both rings and works as in
- * ipc_ring_call_56: its one-byte reply put in the reply ring, then
- * fring_wake_wait; the grant arrives mapped, and its descriptor is read
- * from the mapped ring (fring_ring_recv_grant). */
+ * ipc_ring_zerocopy_*: both sides on the mapped rings, as in
+ * ipc_ring_call_56: the parent grants with fring_grant_wake_wait and takes
+ * the reply from its mapped ring (fring_ring_grant_call); the child puts
+ * its one-byte reply in the reply ring, then fring_wake_wait; the grant
+ * arrives mapped, its descriptor read from the mapped ring
+ * (fring_ring_recv_grant). */
 static void bench_grant(const char *name, size_t size, int mapped_receiver)
 {
     enum { N = 501 };
@@ -348,7 +350,11 @@ static void bench_grant(const char *name, size_t size, int mapped_receiver)
         _exit(0);
     }
     char ack;
-    TIME_SAMPLES(N, 2, fring_grant_call(ring, buffer, size, acks, &ack, 1));
+    if (mapped_receiver) {
+        TIME_SAMPLES(N, 2, fring_ring_grant_call(ring, buffer, size, acks, ack_ring, &ack, 1));
+    } else {
+        TIME_SAMPLES(N, 2, fring_grant_call(ring, buffer, size, acks, &ack, 1));
+    }
     fring_grant(ring, buffer, size, FRING_BLOCK);   /* the last one the child waits for: it finishes */
     int status = 0;
     waitpid(pid, &status, 0);

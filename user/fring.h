@@ -43,6 +43,7 @@ enum {
     SYS_fring_wait, SYS_fring_wake, SYS_fring_dup, SYS_fring_close,
     SYS_fring_grant, SYS_fring_grant_map, SYS_fring_send_handle, SYS_fring_accept_handle,
     SYS_fring_send_batch, SYS_fring_recv_batch, SYS_fring_wake_wait, SYS_fring_grant_call,
+    SYS_fring_grant_wake_wait,
 };
 
 enum { FRING_BATCH_MAX = 64 };     /* messages per batch call */
@@ -142,6 +143,29 @@ FRING_INLINE int fring_wake_wait(int wake_handle, int wait_handle)
     __asm__ volatile("syscall"
                      : "=a"(ret)
                      : "a"((long)SYS_fring_wake_wait), "D"((long)wake_handle), "S"((long)wait_handle)
+                     : "rcx", "r11", "memory");
+    if (ret < 0) {
+        errno = (int)-ret;
+        return -1;
+    }
+    return 0;
+}
+
+/* fring_wake_wait with a grant as the request: [data, data + length) goes
+ * onto `wake_handle`'s ring zero-copy, as fring_grant without flags puts it
+ * (a receiver asleep there on the empty ring of a FRING_MAP_GRANTS ring
+ * finds it mapped: see fring_grant_call), the CPU to that receiver, and the
+ * caller sleeps until `wait_handle`'s ring may hold a message, which it
+ * takes from its mapped ring. 0, or -1 with errno: fring_grant's errors
+ * (nothing was sent) or fring_wake_wait's. */
+FRING_INLINE int fring_grant_wake_wait(int wake_handle, const void *data, size_t length, int wait_handle)
+{
+    long ret;
+    register long wait __asm__("r10") = wait_handle;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"((long)SYS_fring_grant_wake_wait), "D"((long)wake_handle), "S"(data), "d"(length),
+                       "r"(wait)
                      : "rcx", "r11", "memory");
     if (ret < 0) {
         errno = (int)-ret;
@@ -360,6 +384,25 @@ FRING_INLINE long fring_ring_call(int handle, unsigned char *ring, const void *d
         long got = fring_ring_recv(reply_handle, reply_ring, reply, reply_capacity);
         if (got >= 0 || errno != EAGAIN)
             return got;
+    }
+}
+
+/* fring_grant_call for a caller that takes its replies from the mapped
+ * ring: grants [data, data + length) to the receiver sleeping on `handle`
+ * (fring_grant_wake_wait) and takes the reply from `reply_ring` (mapped
+ * from `reply_handle`) once there. The reply's length, or -1 with errno:
+ * EMSGSIZE, or fring_grant_wake_wait's errors. */
+FRING_INLINE long fring_ring_grant_call(int handle, const void *data, size_t length, int reply_handle,
+                                         unsigned char *reply_ring, void *reply, size_t reply_capacity)
+{
+    if (fring_grant_wake_wait(handle, data, length, reply_handle) < 0)
+        return -1;
+    for (;;) {
+        long got = fring_ring_recv(reply_handle, reply_ring, reply, reply_capacity);
+        if (got >= 0 || errno != EAGAIN)
+            return got;
+        if (fring_wait(reply_handle, 0) < 0)     /* woken early: until the reply */
+            return -1;
     }
 }
 

@@ -606,12 +606,12 @@ static void sandbox(void)
     own_rings[1] = (int)syscall(400, 4, 1);
 }
 
-/* Exo's Fusion Ring calls (400-416) with hostile arguments. A moving grant
+/* Exo's Fusion Ring calls (400-417) with hostile arguments. A moving grant
  * (flag 2) unmaps what it sends, so it may only name the fuzzer's region,
  * like the memory calls. */
 static long fring_call_random(void)
 {
-    long nr = 400 + (long)below(17);
+    long nr = 400 + (long)below(18);
     uint64_t handle = below(4) ? (uint64_t)own_rings[below(2)] : (uint64_t)(int64_t)fd();
     uint64_t a[6] = {handle, pointer(), length(), below(2) ? below(4) : integer(), pointer(), length()};
     switch (nr) {
@@ -621,6 +621,7 @@ static long fring_call_random(void)
         break;
     case 404: /* call: the reply handle */
     case 416: /* grant_call: the reply handle */
+    case 417: /* grant_wake_wait: the ring waited on */
         a[3] = below(4) ? (uint64_t)own_rings[below(2)] : integer();
         break;
     case 415: /* wake_wait: the ring waited on */

@@ -599,6 +599,24 @@ static void fast_path_frames(void)
     }
     CHECK("fring_grant_call_fast_keeps_registers", kept);
     CHECK("fring_grant_call_fast_answers", answered);
+
+    /* fring_grant_wake_wait to the same server: the reply is taken from
+     * the mapped ring. */
+    unsigned char *ack_ring = fring_map(acks);
+    kept = 1, answered = 1;
+    for (int i = 0; i < 4; i++) {
+        unsigned char seen = 0;
+        struct register_probe probe = { SYS_fring_grant_wake_wait, { ring, (long)page, sizeof page, acks, 5, 6 },
+                                        {0} };
+        long woke = syscall_probing_registers(&probe);
+        kept &= woke == 0 && probe_kept(&probe);
+        long got;
+        while ((got = fring_ring_recv(acks, ack_ring, &seen, 1)) < 0 && errno == EAGAIN)
+            fring_wait(acks, 0);
+        answered &= got == 1 && seen == 0x42;
+    }
+    CHECK("fring_grant_wake_wait_fast_keeps_registers", kept);
+    CHECK("fring_grant_wake_wait_fast_answers", answered);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     fring_close(ring);
@@ -1232,12 +1250,20 @@ static void grant_call_rules(void)
     CHECK_ERR("fring_grant_call_unmapped", fring_grant_call(ring, (void *)0x10000, 100, acks, reply, 8), EFAULT);
     CHECK_ERR("fring_grant_call_kernel_address",
               fring_grant_call(ring, (void *)0x400000000000, 100, acks, reply, 8), EFAULT);
+    CHECK_ERR("fring_grant_wake_wait_bad_handle", fring_grant_wake_wait(9999, page, 100, acks), EBADF);
+    CHECK_ERR("fring_grant_wake_wait_without_grant_right", fring_grant_wake_wait(no_grant, page, 100, acks), EPERM);
+    CHECK_ERR("fring_grant_wake_wait_waits_without_receive_right",
+              fring_grant_wake_wait(ring, page, 100, no_receive), EPERM);
+    CHECK_ERR("fring_grant_wake_wait_zero_length", fring_grant_wake_wait(ring, page, 0, acks), EINVAL);
+    CHECK_ERR("fring_grant_wake_wait_unmapped", fring_grant_wake_wait(ring, (void *)0x10000, 100, acks), EFAULT);
     CHECK("fring_grant_call_nothing_sent", fring_recv(ring, reply, sizeof reply, 0, NULL) == -1 && errno == EAGAIN);
     int lonely = fring_create(4, FRING_MAP_GRANTS);
     int lonely_send = fring_dup(lonely, FRING_SEND | FRING_GRANT);
     fring_close(lonely);                         /* no receive end left */
     CHECK_ERR("fring_grant_call_without_receivers_epipe",
               fring_grant_call(lonely_send, page, 100, acks, reply, 8), EPIPE);
+    CHECK_ERR("fring_grant_wake_wait_without_receivers_epipe",
+              fring_grant_wake_wait(lonely_send, page, 100, acks), EPIPE);
     fring_close(lonely_send);
     pid_t pid = fork();
     if (pid == 0) {
@@ -1256,10 +1282,11 @@ static void grant_call_rules(void)
     fring_close(acks);
 }
 
-/* Map-at-send: fring_grant_call to a receiver asleep on an empty
- * FRING_MAP_GRANTS ring maps the grant into the receiver's window as it is
- * sent (descriptor id 0, address set); the receiver here works on the
- * mapped rings (fring_ring_recv_grant, fring_wake_wait). The first grant
+/* Map-at-send: fring_grant_call or fring_grant_wake_wait to a receiver
+ * asleep on an empty FRING_MAP_GRANTS ring maps the grant into the
+ * receiver's window as it is sent (descriptor id 0, address set); the
+ * receiver here works on the mapped rings (fring_ring_recv_grant,
+ * fring_wake_wait). The first grant
  * finds no window: it is parked and fring_grant_map maps it into the
  * window. The sender grants two buffers in turn, so every delivery
  * changes the window's pages (references moved, TLB flushed): the bytes
@@ -1280,8 +1307,11 @@ static void grant_delivered_at_send(void)
             unsigned char *buffer = buffers[i & 1];
             memset(buffer, i, sizeof buffers[0]);
             unsigned char seen = 0;
-            if (fring_grant_call(ring, buffer + OFFSET, LENGTH, acks, &seen, 1) != 1
-                || seen != (unsigned char)(i ^ 0x5A))
+            /* Both ways of granting: the reply taken by the kernel, or
+             * from the mapped reply ring. */
+            long got = i & 2 ? fring_grant_call(ring, buffer + OFFSET, LENGTH, acks, &seen, 1)
+                             : fring_ring_grant_call(ring, buffer + OFFSET, LENGTH, acks, ack_ring, &seen, 1);
+            if (got != 1 || seen != (unsigned char)(i ^ 0x5A))
                 bad++;
         }
         _exit(bad);

@@ -1,4 +1,4 @@
-/// Exo's own system calls: Fusion Ring IPC (ExoIPC). Numbers 400...416 lie in
+/// Exo's own system calls: Fusion Ring IPC (ExoIPC). Numbers 400...417 lie in
 /// 335...423, which x86_64 Linux never assigns (those are other
 /// architectures' 32-bit time calls), so a program can probe for Exo: Linux
 /// answers ENOSYS. user/include/fring.h has the C side.
@@ -57,6 +57,13 @@ extension SyscallNumber {
     /// the CPU goes straight to a receiver waiting on `handle`, and the
     /// caller waits for the reply.
     public static let fringGrantCall = SyscallNumber(rawValue: 416)
+    /// fring_grant_wake_wait(handle, address, length, wait_handle) → 0:
+    /// fring_wake_wait with a grant as the request, for programs that take
+    /// their replies from the mapped rings: [address, address + length)
+    /// goes onto `handle`'s ring as fring_grant would put it (shared,
+    /// read-only), the CPU to a receiver sleeping there, and the caller
+    /// sleeps until `wait_handle`'s ring may hold a message.
+    public static let fringGrantWakeWait = SyscallNumber(rawValue: 417)
 
     /// The Exo call's name, for traces.
     public var exoName: StaticString? {
@@ -78,6 +85,7 @@ extension SyscallNumber {
         case 414: "fring_recv_batch"
         case 415: "fring_wake_wait"
         case 416: "fring_grant_call"
+        case 417: "fring_grant_wake_wait"
         default: nil
         }
     }

@@ -256,9 +256,9 @@ extern uint64_t exo_stack_probe_saved_rsp;
 /* Ring 3 (syscall.S). */
 EXO_LINKER_SYMBOL(exo_syscall_entry)
 /* The numbers syscall.S answers on its fast paths (getpid, gettid,
- * fring_wake_wait, fring_call, fring_grant_call), -1 each while they are
- * off (Syscalls.fastPaths). */
-extern int64_t exo_fast_syscall_numbers[5];
+ * fring_wake_wait, fring_call, fring_grant_call, fring_grant_wake_wait),
+ * -1 each while they are off (Syscalls.fastPaths). */
+extern int64_t exo_fast_syscall_numbers[6];
 /* A Fusion Ring fast path's answer to syscall.S, in RAX and RDX: the
  * call's result, and how to leave (0 done, 1 done but the end goes the
  * general way, 2 declined: IPCFastCall.Outcome). */

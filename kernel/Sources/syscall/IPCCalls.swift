@@ -31,6 +31,10 @@ extension Syscalls {
             try IPC.grant(c.a0, address: c.a1, length: c.a2, flags: FusionRingCallFlags(rawValue: c.a3))
         }
         register(.fringGrantMap) { c throws(Errno) in try IPC.mapGrant(c.a0, id: c.a1) }
+        register(.fringGrantWakeWait) { c throws(Errno) in
+            try IPC.grantWakeWait(c.a0, address: c.a1, length: c.a2, wait: c.a3)
+            return 0
+        }
         register(.fringGrantCall) { c throws(Errno) in
             try IPC.grantCall(c.a0, address: c.a1, length: c.a2, reply: c.a3, replyBuffer: c.a4, replyCapacity: c.a5)
         }
@@ -190,6 +194,27 @@ enum IPC {
         let thread = UserThread.current
         let (wakeRing, waitRing) = try rings(wakeRaw, requiring: .send, and: waitRaw, requiring: .receive,
                                              of: thread.process)
+        try handOver(to: wakeRing, thenWaitOn: waitRing, thread: thread)
+    }
+
+    /// fring_grant_wake_wait: fring_wake_wait with a grant as the request
+    /// (the zero-copy twin, as fring_grant_call is fring_call's): the
+    /// grant goes onto `raw`'s ring as fring_grant without flags puts it
+    /// (errors then: nothing was sent), then the hand-over and the sleep of
+    /// fring_wake_wait. The general path: IPCFastCall.grantWakeWait takes
+    /// the common case first (and maps the grant at send).
+    static func grantWakeWait(_ raw: UInt64, address: UInt64, length: UInt64, wait waitRaw: UInt64) throws(Errno) {
+        let thread = UserThread.current
+        let (ring, waitRing) = try rings(raw, requiring: [.send, .grant], and: waitRaw, requiring: .receive,
+                                         of: thread.process)
+        try sendCallGrant(on: ring, address: address, length: length, thread: thread)
+        try handOver(to: ring, thenWaitOn: waitRing, thread: thread)
+    }
+
+    /// fring_wake_wait's step after its lookups: the CPU to `wakeRing`'s
+    /// receiver, the caller asleep on `waitRing` (see `wakeWait`).
+    private static func handOver(to wakeRing: KernelRing, thenWaitOn waitRing: KernelRing,
+                                 thread: UserThread) throws(Errno) {
         let failure: Errno? = Scheduler.withLock {
             let interrupted = thread.hasDeliverableSignal
             let noSender = waitRing.sendEnds == 0 && !waitRing.ring.hasMessage
@@ -209,7 +234,7 @@ enum IPC {
         let thread = UserThread.current
         let (ring, reply) = try rings(raw, requiring: [.send, .grant], and: replyRaw, requiring: .receive,
                                       of: thread.process)
-        _ = try sendGrant(on: ring, address: address, length: length, flags: .block, thread: thread)
+        try sendCallGrant(on: ring, address: address, length: length, thread: thread)
         Scheduler.withLock { ring.passToReceiver(andWaitOn: reply, mayWait: !thread.hasDeliverableSignal) }
         return try receive(on: reply, buffer: replyBuffer, capacity: replyCapacity, block: true, thread: thread)
     }
@@ -404,6 +429,19 @@ extension IPC {
         return id
     }
 
+    /// The request of fring_grant_call and fring_grant_wake_wait: delivered
+    /// at send when it can be (`deliverGrant`), as their fast paths do,
+    /// else sent as fring_grant without flags (blocking for room).
+    private static func sendCallGrant(on ring: KernelRing, address: UInt64, length: UInt64,
+                                      thread: UserThread) throws(Errno) {
+        if length > 0, length <= maximumGrant, UserMode.isUserRange(address, length),
+           let space = thread.process.space,
+           Scheduler.withLock({ deliverGrant(from: space, address: address, length: length, on: ring) }) {
+            return
+        }
+        _ = try sendGrant(on: ring, address: address, length: length, flags: .block, thread: thread)
+    }
+
     /// fring_grant's work, without the wakeup (a call hands the CPU over
     /// instead): the pages pinned, the grant parked, its descriptor put on
     /// the ring. Returns the grant's id.
@@ -438,6 +476,51 @@ extension IPC {
         // keep its frames; unmapping drops the sender's own).
         if moving { space.lock.withLock { space.removeRange(address..<address + length) } }   // whole pages
         return Int64(id)
+    }
+
+    /// Map-at-send, scheduler lock held: a grant of `[address, address +
+    /// length)` (checked by the caller: in user space, not empty, at most
+    /// `maximumGrant`) to a ring that maps grants, whose one waiting
+    /// receiver is asleep on it with the ring empty, goes straight into
+    /// that receiver's window for the ring, as its receive would have
+    /// mapped it (`UserAddressSpace.deliverGrant`: in place, read from the
+    /// sender's tables, nothing pinned or parked), and its descriptor (id
+    /// `GrantDescriptor.deliveredID`, the address) onto the ring. The space
+    /// locks come after the scheduler lock (the documented order), taken
+    /// only if free, the receiver's first. False, with nothing changed,
+    /// when it cannot be; the caller then pins and parks as for any ring.
+    ///
+    /// An empty ring: every earlier message there was taken, so the
+    /// window's last grant had its receive, and no grant queued behind
+    /// this one can replace it before it is taken (delivery needs an empty
+    /// ring again).
+    static func deliverGrant(from sender: UserAddressSpace, address: UInt64, length: UInt64,
+                             on ring: KernelRing) -> Bool {
+        guard ring.mapsGrants, !ring.ring.hasMessage, let receiver = ring.receivers.soleWaiter,
+              let process = Threads.borrowedProcess(of: receiver) else { return false }
+        let start = address & ~(UserAddressSpace.pageSize - 1)
+        let end = (address + length + UserAddressSpace.pageSize - 1) & ~(UserAddressSpace.pageSize - 1)
+        let window = process._withUnsafeGuaranteedRef { process -> UInt64? in
+            guard let space = process.space, space.lock.tryAcquire() else { return nil }
+            defer { space.lock.release() }
+            if space === sender { return space.deliverGrant(from: sender, start, end, for: ring.serial) }
+            guard sender.lock.tryAcquire() else { return nil }
+            defer { sender.lock.release() }
+            return space.deliverGrant(from: sender, start, end, for: ring.serial)
+        }
+        guard let window else { return false }
+        var payload: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &payload) {
+            GrantDescriptor(id: GrantDescriptor.deliveredID, length: length, address: window + address - start)
+                .encode(into: $0)
+        }
+        // The ring was empty, so this fails only if a peer that maps it
+        // scribbled on it: the window then shows pages this caller was
+        // granting it anyway, and the caller sends them again.
+        do throws(IPCError) {
+            try ring.ring.send(inline: &payload, length: GrantDescriptor.size, type: .grant)
+        } catch { return false }
+        return true
     }
 
     /// A grant of `[address, address + length)` in `space`: the arguments

@@ -5,7 +5,8 @@ import ExoKit
 import ExoSched
 
 /// The fast paths of the Fusion Ring calls that hand the CPU straight to a
-/// peer: fring_call, fring_grant_call and fring_wake_wait, entered from
+/// peer: fring_call, fring_grant_call, fring_wake_wait and
+/// fring_grant_wake_wait, entered from
 /// syscall.S's lean frame (the return state and the registers C may
 /// clobber; see there) with interrupts off. Each is one routine, checks
 /// then commit, for the case a call/reply lives in: both handles valid with
@@ -98,65 +99,77 @@ enum IPCFastCall {
     }
 
     /// fring_grant_call: the same round as `call`, with a grant of
-    /// [address, address + length) as the message. First as map-at-send
-    /// (`deliver`): one scheduler-lock visit puts the pages straight into
-    /// the waiting receiver's window, nothing pinned or parked. When that
-    /// cannot be (no window yet, a page to fault in, a lock busy), the
-    /// pages are pinned, with interrupts on, under the address space's
-    /// lock only (a fault there is resolved like any); then, in a second
-    /// visit, the grant is parked and its descriptor put. A declined call
-    /// gives the pages back.
+    /// [address, address + length) as the message (`grantRound`).
     @inline(__always)
     static func grantCall(send sendRaw: UInt64, address: UInt64, length: UInt64, replyBuffer: UInt64,
                           replyCapacity: UInt64, frame: UnsafeMutablePointer<TrapFrame>) -> exo_fast_answer {
         let replyRaw = frame.pointee.r10
         let capacity = min(replyCapacity, inlineCapacity)
         let me = Scheduler.current
-        guard sendRaw | replyRaw <= UInt64(Int32.max),
-              replyBuffer >= UserMode.userBase, replyBuffer <= UserMode.userEnd - capacity,
-              length > 0, length <= IPC.maximumGrant, UserMode.isUserRange(address, length),
-              let borrowed = Threads.borrowedProcess(of: me) else { return declined }
-        let (space, pid) = borrowed._withUnsafeGuaranteedRef { ($0.space, $0.pid) }
-        guard let space else { return declined }
-        let sendName = Handle(rawValue: Int32(sendRaw)), replyName = Handle(rawValue: Int32(replyRaw))
-        let start = address & ~(UserAddressSpace.pageSize - 1)
-        let end = (address + length + UserAddressSpace.pageSize - 1) & ~(UserAddressSpace.pageSize - 1)
+        guard replyBuffer >= UserMode.userBase, replyBuffer <= UserMode.userEnd - capacity else { return declined }
         var message: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
+        guard grantRound(me, send: sendRaw, address: address, length: length, thenWaitOn: replyRaw,
+                         message: &message) else { return declined }
+        return finish(me, &message, capacity: capacity, replyName: Handle(rawValue: Int32(replyRaw)),
+                      replyRaw: replyRaw, replyBuffer: replyBuffer, replyCapacity: replyCapacity)
+    }
+
+    /// fring_grant_wake_wait: `grantRound`, then as fring_wake_wait: 0
+    /// once woken (EINTR if a signal it can take came meanwhile); the
+    /// caller takes the reply from its mapped ring.
+    @inline(__always)
+    static func grantWakeWait(wake wakeRaw: UInt64, address: UInt64, length: UInt64,
+                              frame: UnsafeMutablePointer<TrapFrame>) -> exo_fast_answer {
+        let me = Scheduler.current
+        var message: FusionRing.InlinePayload = (0, 0, 0, 0, 0, 0, 0)
+        guard grantRound(me, send: wakeRaw, address: address, length: length, thenWaitOn: frame.pointee.r10,
+                         message: &message) else { return declined }
+        Scheduler.lock.release()
+        return answer(0, me, onSignal: Int64(Errno.interrupted.syscallReturnValue))
+    }
+
+    /// The round of fring_grant_call and fring_grant_wake_wait: a grant of
+    /// [address, address + length) onto `sendRaw`'s ring, the CPU to its
+    /// waiting receiver, the caller asleep on `waitRaw`'s ring; returns
+    /// with the lock held once woken (as `callRings`), or false with
+    /// nothing changed. First as map-at-send (`IPC.deliverGrant`): one
+    /// scheduler-lock visit puts the pages straight into the waiting
+    /// receiver's window, nothing pinned or parked. When that cannot be (no
+    /// window yet, a page to fault in, a lock busy), the pages are pinned,
+    /// with interrupts on, under the address space's lock only (a fault
+    /// there is resolved like any); then, in a second visit, the grant is
+    /// parked and its descriptor put. A declined round gives the pages back.
+    @inline(__always)
+    private static func grantRound(_ me: ThreadID, send sendRaw: UInt64, address: UInt64, length: UInt64,
+                                   thenWaitOn waitRaw: UInt64,
+                                   message: UnsafeMutablePointer<FusionRing.InlinePayload>) -> Bool {
+        guard sendRaw | waitRaw <= UInt64(Int32.max),
+              length > 0, length <= IPC.maximumGrant, UserMode.isUserRange(address, length),
+              let borrowed = Threads.borrowedProcess(of: me) else { return false }
+        let (space, pid) = borrowed._withUnsafeGuaranteedRef { ($0.space, $0.pid) }
+        guard let space else { return false }
+        let sendName = Handle(rawValue: Int32(sendRaw)), waitName = Handle(rawValue: Int32(waitRaw))
         // Borrowed into the closure (`space` lives to the end): no retain.
         let sender = Unmanaged.passUnretained(space)
         Scheduler.lock.acquire()
-        let delivered = callRings(me, sendName, requiring: [.send, .grant], thenWaitOn: replyName) { sendRing in
-            guard let window = sender._withUnsafeGuaranteedRef({ deliver(from: $0, start, end, on: sendRing) }) else {
-                return false
+        let delivered = callRings(me, sendName, requiring: [.send, .grant], thenWaitOn: waitName) { sendRing in
+            sender._withUnsafeGuaranteedRef {
+                IPC.deliverGrant(from: $0, address: address, length: length, on: sendRing)
             }
-            withUnsafeMutableBytes(of: &message) {
-                GrantDescriptor(id: GrantDescriptor.deliveredID, length: length, address: window + address - start)
-                    .encode(into: $0)
-            }
-            // The ring was empty, so this fails only if a peer that maps
-            // it scribbled on it: the window then shows pages this caller
-            // was granting it anyway, and the general path sends them again.
-            do throws(IPCError) {
-                try sendRing.ring.send(inline: &message, length: GrantDescriptor.size, type: .grant)
-            } catch { return false }
-            return true
         }
-        if delivered {
-            return finish(me, &message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
-                          replyBuffer: replyBuffer, replyCapacity: replyCapacity)
-        }
+        if delivered { return true }
         Scheduler.lock.release()
         CPU.enableInterrupts()
         let pinned = try? IPC.pinnedGrant(address: address, length: length, moving: false, in: space)
         CPU.disableInterrupts()
-        guard let grant = pinned else { return declined }
+        guard let grant = pinned else { return false }
         Scheduler.lock.acquire()
-        let sent = callRings(me, sendName, requiring: [.send, .grant], thenWaitOn: replyName) { sendRing in
+        let sent = callRings(me, sendName, requiring: [.send, .grant], thenWaitOn: waitName) { sendRing in
             let ringID = ObjectIdentifier(sendRing)
             guard let id = try? IPC.grants.park(grant, ring: ringID, sender: pid) else { return false }
-            withUnsafeMutableBytes(of: &message) { GrantDescriptor(id: id, length: length).encode(into: $0) }
+            withUnsafeMutableBytes(of: &message.pointee) { GrantDescriptor(id: id, length: length).encode(into: $0) }
             do throws(IPCError) {
-                try sendRing.ring.send(inline: &message, length: GrantDescriptor.size, type: .grant)
+                try sendRing.ring.send(inline: message, length: GrantDescriptor.size, type: .grant)
             } catch {
                 _ = try? IPC.grants.redeem(id, ring: ringID)     // not sent: unparked
                 return false
@@ -168,39 +181,9 @@ enum IPCFastCall {
             CPU.enableInterrupts()
             grant.release()
             CPU.disableInterrupts()
-            return declined
+            return false
         }
-        return finish(me, &message, capacity: capacity, replyName: replyName, replyRaw: replyRaw,
-                      replyBuffer: replyBuffer, replyCapacity: replyCapacity)
-    }
-
-    /// Map-at-send, lock held: a grant to a ring that maps grants, whose
-    /// one waiting receiver is asleep on it with the ring empty, goes
-    /// straight into that receiver's window for the ring, as its receive
-    /// would have mapped it (`UserAddressSpace.deliverGrant`: in place,
-    /// read from the sender's tables, nothing pinned). The space locks come
-    /// after the scheduler lock (the documented order), taken only if free,
-    /// the receiver's first. Returns the window's start, or nil with
-    /// nothing changed.
-    ///
-    /// An empty ring: every earlier message there was taken, so the
-    /// window's last grant had its receive, and no grant queued behind
-    /// this one can replace it before it is taken (delivery needs an empty
-    /// ring again).
-    @inline(__always)
-    private static func deliver(from sender: UserAddressSpace, _ start: UInt64, _ end: UInt64,
-                                on sendRing: KernelRing) -> UInt64? {
-        guard sendRing.mapsGrants, !sendRing.ring.hasMessage,
-              let receiver = sendRing.receivers.soleWaiter,
-              let process = Threads.borrowedProcess(of: receiver) else { return nil }
-        return process._withUnsafeGuaranteedRef { process -> UInt64? in
-            guard let space = process.space, space.lock.tryAcquire() else { return nil }
-            defer { space.lock.release() }
-            if space === sender { return space.deliverGrant(from: sender, start, end, for: sendRing.serial) }
-            guard sender.lock.tryAcquire() else { return nil }
-            defer { sender.lock.release() }
-            return space.deliverGrant(from: sender, start, end, for: sendRing.serial)
-        }
+        return true
     }
 
     /// fring_wake_wait: the CPU to the receiver sleeping on `wake`'s ring

@@ -61,11 +61,13 @@ enum Syscalls {
         let fastPathWanted = BootState.commandLine.value(of: "exo.syscall_fast_path") != "off"
         fastPaths = fastPathWanted && !tracing
         if fastPaths {
-            // syscall.S's order: getpid, gettid, fring_wake_wait, fring_call, fring_grant_call.
+            // syscall.S's order: getpid, gettid, fring_wake_wait, fring_call,
+            // fring_grant_call, fring_grant_wake_wait.
             exo_fast_syscall_numbers = (Int64(SyscallNumber.getpid.rawValue), Int64(SyscallNumber.gettid.rawValue),
                                         Int64(SyscallNumber.fringWakeWait.rawValue),
                                         Int64(SyscallNumber.fringCall.rawValue),
-                                        Int64(SyscallNumber.fringGrantCall.rawValue))
+                                        Int64(SyscallNumber.fringGrantCall.rawValue),
+                                        Int64(SyscallNumber.fringGrantWakeWait.rawValue))
         }
         if !fastPathWanted { Log.info("syscall: fast path off (exo.syscall_fast_path=off)") }
         registerProcessCalls()
@@ -162,6 +164,13 @@ func exoFringGrantCallFast(_ a0: UInt64, _ a1: UInt64, _ a2: UInt64, _ rawFrame:
                            _ a4: UInt64, _ a5: UInt64) -> exo_fast_answer {
     IPCFastCall.grantCall(send: a0, address: a1, length: a2, replyBuffer: a4, replyCapacity: a5,
                           frame: rawFrame.assumingMemoryBound(to: TrapFrame.self))
+}
+
+@_cdecl("exo_fring_grant_wake_wait_fast")
+func exoFringGrantWakeWaitFast(_ a0: UInt64, _ a1: UInt64, _ a2: UInt64,
+                               _ rawFrame: UnsafeMutableRawPointer) -> exo_fast_answer {
+    IPCFastCall.grantWakeWait(wake: a0, address: a1, length: a2,
+                              frame: rawFrame.assumingMemoryBound(to: TrapFrame.self))
 }
 
 @_cdecl("exo_fring_wake_wait_fast")

@@ -73,6 +73,8 @@ exo_syscall_entry:
     je .Lfast_fring_call
     cmpq exo_fast_syscall_numbers+32(%rip), %rax
     je .Lfast_fring_grant_call
+    cmpq exo_fast_syscall_numbers+40(%rip), %rax
+    je .Lfast_fring_grant_wake_wait
 .Lslow_path:
     movq %rsp, %gs:PERCPU_USER_RSP
     movq %gs:PERCPU_KERNEL_STACK, %rsp
@@ -125,8 +127,8 @@ exo_syscall_entry:
     FAST_ID_CALL .Lfast_gettid, PERCPU_USER_TID
 
 /*
- * The Fusion Ring fast paths (IPCFastCall): fring_call, fring_wake_wait
- * and fring_grant_call, where a whole call/reply round is a few hundred
+ * The Fusion Ring fast paths (IPCFastCall): fring_call, fring_wake_wait,
+ * fring_grant_call and fring_grant_wake_wait, where a whole call/reply round is a few hundred
  * instructions and the frame a sizeable share of them. The frame here is
  * lean: the return state and the registers C may clobber (with the
  * arguments), stored into the TrapFrame's own slots; RBX, RBP and R12-R15
@@ -171,6 +173,7 @@ exo_syscall_entry:
     LEAN_ENTRY .Lfast_fring_call, exo_fring_call_fast
     LEAN_ENTRY .Lfast_fring_wake_wait, exo_fring_wake_wait_fast
     LEAN_ENTRY .Lfast_fring_grant_call, exo_fring_grant_call_fast
+    LEAN_ENTRY .Lfast_fring_grant_wake_wait, exo_fring_grant_wake_wait_fast
 
 .Llean_exit:                       /* RAX = result, RDX = outcome */
     testl %edx, %edx
@@ -291,10 +294,10 @@ exo_enter_user:
 /*
  * The system calls the entry answers on its own fast paths, in the order
  * of its compares: getpid, gettid, fring_wake_wait, fring_call,
- * fring_grant_call. -1 (no call has it) while the fast paths are off, as
+ * fring_grant_call, fring_grant_wake_wait. -1 (no call has it) while the fast paths are off, as
  * until the kernel turns them on (SyscallDispatch.initialize).
  */
     .balign 8
     .global exo_fast_syscall_numbers
 exo_fast_syscall_numbers:
-    .quad -1, -1, -1, -1, -1
+    .quad -1, -1, -1, -1, -1, -1

@@ -113,6 +113,21 @@ struct TransferTableTests {
         #expect(IPCError.peerGone.errno == .brokenPipe)
     }
 
+    /// Through every generation of a slot and its wrap, no id is the one a
+    /// grant delivered at send carries instead (GrantDescriptor.deliveredID).
+    @Test func noIdIsTheDeliveredMarker() throws {
+        var table = TransferTable<Int>(limit: 1)
+        let ring = ObjectIdentifier(Object("r"))
+        var seen = Set<UInt32>()
+        for round in 0..<(1 << 20) + 2 {
+            let id = try table.park(round, ring: ring, sender: 1)
+            #expect(id != GrantDescriptor.deliveredID)
+            seen.insert(id)
+            _ = try table.redeem(id, ring: ring)
+        }
+        #expect(seen.count == (1 << 20) - 1, "every generation of slot 0 but 0 itself, then a wrap")
+    }
+
     /// Ids are slot and generation: a freed slot is reused under a new id,
     /// and the old id names nothing; orphans hold their slot until said.
     @Test func reusedSlotsGetNewIdsAndTheLimitHolds() throws {

@@ -58,7 +58,7 @@ final class KernelSpinLock {
 
     /// Takes the lock if it is free, without spinning or touching the
     /// interrupt flag (interrupts off): for a holder of the scheduler lock
-    /// that may do without (IPCFastCall's grant delivery declines instead).
+    /// that may do without (map-at-send, `IPC.deliverGrant`, declines instead).
     @inline(__always)
     func tryAcquire() -> Bool {
         assert(!CPU.interruptsEnabled, "tryAcquire needs interrupts off")

@@ -337,8 +337,9 @@ final class UserAddressSpace {
     // MARK: Grant windows
 
     /// Where the grant last taken from a ring that maps grants at receive
-    /// is mapped (read-only), until the next receive on that ring revokes
-    /// it. One per ring, at most `grantWindowLimit` per address space.
+    /// (or delivered at send to a receiver waiting on it) is mapped
+    /// (read-only), until the next receive on that ring revokes it. One
+    /// per ring, at most `grantWindowLimit` per address space.
     struct GrantWindow {
         /// `KernelRing.serial`: a window outlives its ring, and a new ring
         /// may take the old one's address.
@@ -374,7 +375,7 @@ final class UserAddressSpace {
         return start
     }
 
-    /// Map-at-send (IPCFastCall): the pages of `sender`'s `[start, end)`
+    /// Map-at-send (`IPC.deliverGrant`): the pages of `sender`'s `[start, end)`
     /// (page-aligned) into `ring`'s window here, in place, as
     /// `mapGrantWindow` would map them at receive. Nothing is pinned: the
     /// frames are read from the sender's tables under its lock, which the

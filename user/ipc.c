@@ -1396,6 +1396,59 @@ static void grant_window_not_inherited(void)
     CHECK("fring_new_ring_not_given_old_window", ids[0] != 0 && ids[1] != 0);
 }
 
+/* A window the process unmapped is left alone: once a grant was
+ * delivered into the window and the process unmapped it, the next grant
+ * sent while it waits is not delivered into the old range (which would
+ * map pages outside any region of the process) but parked, and
+ * fring_grant_map maps it afresh. */
+static void grant_window_unmapped(void)
+{
+    enum { ROUNDS = 20 };
+    static unsigned char page[4096] __attribute__((aligned(4096))) = "granted";
+    int ring = fring_create(4, FRING_MAP_GRANTS), acks = fring_create(4, 0);
+    unsigned char *mapped = fring_map(ring), *ack_ring = fring_map(acks);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char ack;
+        int ok = 1;
+        for (int i = 0; i < ROUNDS; i++)
+            ok &= fring_ring_grant_call(ring, page, 100, acks, ack_ring, &ack, 1) == 1;
+        _exit(ok ? 0 : 1);
+    }
+    int ok = 1, unmapped = 0;
+    int64_t first_after = -1;          /* the id of the first grant after the munmap */
+    struct fring_grant g = {0};
+    int got;
+    while ((got = fring_ring_recv_grant(ring, mapped, &g)) < 0 && errno == EAGAIN)
+        fring_wait(ring, 0);
+    for (int i = 0; i < ROUNDS && got == 0; i++) {
+        ok &= strcmp((const char *)(uintptr_t)g.address, "granted") == 0;
+        if (unmapped && first_after < 0)
+            first_after = g.id;
+        if (!unmapped && g.id == 0) {  /* delivered into the window: unmap it */
+            munmap((void *)(uintptr_t)(g.address & ~4095ull), 4096);
+            unmapped = 1;
+        }
+        char ack = 'k';
+        fring_ring_put(ack_ring, &ack, 1);
+        if (i == ROUNDS - 1) {
+            fring_wake(acks, 0);
+            break;
+        }
+        do {
+            if (fring_wake_wait(acks, ring) < 0)
+                got = -1;
+        } while (got == 0 && (got = fring_ring_recv_grant(ring, mapped, &g)) < 0 && errno == EAGAIN);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK("fring_unmapped_window_rounds_ran", ok && got == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK("fring_unmapped_window_had_a_delivery", unmapped);
+    CHECK("fring_unmapped_window_not_delivered_into", first_after > 0);
+    fring_close(ring);
+    fring_close(acks);
+}
+
 /* A ring made after fork reaches the child only as a handle sent over a
  * ring the child already has; the child then answers on it. */
 static void handle_passing(void)
@@ -1503,6 +1556,7 @@ int main(void)
     grant_call_rules();
     grant_delivered_at_send();
     grant_window_not_inherited();
+    grant_window_unmapped();
     mixed_sizes();
     batches();
     handle_passing();

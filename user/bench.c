@@ -24,10 +24,14 @@
  *   pipe_pingpong_56b   56 bytes to another process and back through two
  *                       pipes, halved: one one-way message
  *   unix_socket_pingpong_56b  the same over socketpair(AF_UNIX) (Linux only)
- *   ipc_inline_56       Fusion Ring call/reply, 56 bytes, halved (Exo only)
- *   ipc_ring_call_56    the same through the mapped rings + fring_wake_wait
- *   ipc_zerocopy_4k/64k grant + map + unmap + 1-byte ack, halved (Exo only)
- *   ipc_ring_zerocopy_4k/64k  the same, the receiver on the mapped rings
+ *   ipc_inline_56       Fusion Ring call/reply, 56 bytes inline, through the
+ *                       mapped rings + fring_wake_wait, halved (Exo only)
+ *   ipc_call_copy_56    the same with fring_call: the kernel copies the
+ *                       payload in and out (Exo only)
+ *   ipc_zerocopy_4k/64k a 4 KiB / 64 KiB grant (mapped in the receiver) +
+ *                       1-byte reply through the mapped rings, halved (Exo only)
+ *   ipc_grant_call_4k/64k  the same with fring_grant_call, answered with
+ *                       fring_call (Exo only)
  *   ipc_ring_batch1/16  per message through the mapped ring, batches of 1/16
  *                       (Exo only; messages per second = 10^9 / this)
  *   ipc_syscall_batch1/16  per message with fring_send_batch/fring_recv_batch,
@@ -242,9 +246,10 @@ static void bench_socketpair(void)
 }
 
 /* Fusion Ring call/reply between two processes on one CPU, 56 bytes each
- * way (fring_call: send, hand the CPU to the waiting receiver, wait for the
- * reply), halved: one one-way message. Exo only: Linux has no such call
- * (ENOSYS), and pipe_pingpong_56b is its nearest equivalent. */
+ * way, with fring_call (the kernel copies the payload from the caller's
+ * buffer into the slot, hands the CPU to the waiting receiver, and copies
+ * the reply out), halved: one one-way message. Exo only: Linux has no such
+ * call (ENOSYS), and pipe_pingpong_56b is its nearest equivalent. */
 static void bench_ipc(void)
 {
     enum { N = 2001, SIZE = 56 };
@@ -268,13 +273,14 @@ static void bench_ipc(void)
     waitpid(pid, NULL, 0);
     fring_close(requests);
     fring_close(replies);
-    report("ipc_inline_56", median(N));
+    report("ipc_call_copy_56", median(N));
 }
 
-/* The same call/reply through the mapped rings: each side copies its 56
- * bytes into a slot and takes the other's out itself, and fring_wake_wait
- * hands the CPU to the peer and sleeps until the reply is there (one
- * system call per message, no copy in the kernel). Halved. Exo only. */
+/* The inline path as the Fusion Ring design has it: call/reply through the
+ * mapped rings, each side copying its 56 bytes once into a slot and taking
+ * the other's out itself, fring_wake_wait handing the CPU to the peer and
+ * sleeping until the reply is there (one system call per message, no copy
+ * in the kernel). Halved. Exo only. */
 static void bench_ring_call(void)
 {
     enum { N = 2001, SIZE = 56 };
@@ -299,7 +305,7 @@ static void bench_ring_call(void)
     waitpid(pid, NULL, 0);
     fring_close(requests);
     fring_close(replies);
-    report("ipc_ring_call_56", median(N));
+    report("ipc_inline_56", median(N));
 }
 
 /* Zero-copy: the parent grants a 4 KiB / 64 KiB buffer as a call
@@ -308,15 +314,16 @@ static void bench_ring_call(void)
  * in its grant window, reads their first and last byte, and replies with
  * one byte. Round trip halved, like the inline figures. Exo only.
  *
- * ipc_zerocopy_*: the child replies and waits with fring_call (the kernel
- * copies the reply in and the next grant's descriptor out).
- * ipc_ring_zerocopy_*: both sides on the mapped rings, as in
- * ipc_ring_call_56: the parent grants with fring_grant_wake_wait and takes
+ * ipc_grant_call_*: the parent grants with fring_grant_call and the child
+ * replies and waits with fring_call (the kernel copies the reply in and out
+ * and the next grant's descriptor out).
+ * ipc_zerocopy_*: both sides on the mapped rings, as in ipc_inline_56: the
+ * parent grants with fring_grant_wake_wait and takes
  * the reply from its mapped ring (fring_ring_grant_call); the child puts
  * its one-byte reply in the reply ring, then fring_wake_wait; the grant
  * arrives mapped, its descriptor read from the mapped ring
  * (fring_ring_recv_grant). */
-static void bench_grant(const char *name, size_t size, int mapped_receiver)
+static void bench_grant(const char *name, size_t size, int mapped_rings)
 {
     enum { N = 501 };
     int ring = fring_create(4, FRING_MAP_GRANTS), acks = fring_create(4, 0);
@@ -335,7 +342,7 @@ static void bench_grant(const char *name, size_t size, int mapped_receiver)
             if (!data || g.length != size)
                 _exit(2);
             char ack = (char)(data[0] + data[g.length - 1]);
-            if (!mapped_receiver) {
+            if (!mapped_rings) {
                 if (fring_call(acks, &ack, 1, ring, &g, sizeof g) != sizeof g)
                     _exit(3);
                 continue;
@@ -350,7 +357,7 @@ static void bench_grant(const char *name, size_t size, int mapped_receiver)
         _exit(0);
     }
     char ack;
-    if (mapped_receiver) {
+    if (mapped_rings) {
         TIME_SAMPLES(N, 2, fring_ring_grant_call(ring, buffer, size, acks, ack_ring, &ack, 1));
     } else {
         TIME_SAMPLES(N, 2, fring_grant_call(ring, buffer, size, acks, &ack, 1));
@@ -507,12 +514,12 @@ int main(int argc, char **argv)
     RUN("mmap_touch_munmap", bench_mmap());
     RUN("pipe_pingpong_56b", bench_pipe());
     RUN("unix_socket_pingpong_56b", bench_socketpair());
-    RUN("ipc_inline_56", bench_ipc());
-    RUN("ipc_ring_call_56", bench_ring_call());
-    RUN("ipc_zerocopy_4k", bench_grant("ipc_zerocopy_4k", 4096, 0));
-    RUN("ipc_zerocopy_64k", bench_grant("ipc_zerocopy_64k", 65536, 0));
-    RUN("ipc_ring_zerocopy_4k", bench_grant("ipc_ring_zerocopy_4k", 4096, 1));
-    RUN("ipc_ring_zerocopy_64k", bench_grant("ipc_ring_zerocopy_64k", 65536, 1));
+    RUN("ipc_inline_56", bench_ring_call());
+    RUN("ipc_call_copy_56", bench_ipc());
+    RUN("ipc_zerocopy_4k", bench_grant("ipc_zerocopy_4k", 4096, 1));
+    RUN("ipc_zerocopy_64k", bench_grant("ipc_zerocopy_64k", 65536, 1));
+    RUN("ipc_grant_call_4k", bench_grant("ipc_grant_call_4k", 4096, 0));
+    RUN("ipc_grant_call_64k", bench_grant("ipc_grant_call_64k", 65536, 0));
     RUN("ipc_ring_batch1", bench_ring_batch("ipc_ring_batch1", 1));
     RUN("ipc_ring_batch16", bench_ring_batch("ipc_ring_batch16", 16));
     RUN("ipc_syscall_batch1", bench_syscall_batch("ipc_syscall_batch1", 1));

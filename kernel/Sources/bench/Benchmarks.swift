@@ -115,7 +115,7 @@ enum Benchmarks {
     /// Fusion Ring call/reply between two kernel threads on this CPU, 56
     /// bytes each way, halved: the rings and the direct handoff of
     /// `KernelRing.call` without the system-call boundary (the user
-    /// benchmark's ipc_inline_56 is the same between processes).
+    /// benchmark's ipc_call_copy_56 is the same between processes).
     static func measureKernelRingCall(_ overhead: UInt64) -> UInt64 {
         guard let requests = try? KernelRing(capacity: 4, flags: []),
               let replies = try? KernelRing(capacity: 4, flags: []) else { return 0 }

@@ -261,9 +261,9 @@ enum IPC {
         do throws(IPCError) {
             let descriptor = try GrantDescriptor.decode(UnsafeRawBufferPointer(rebasing: payload[0..<GrantDescriptor.size]))
             if descriptor.id == GrantDescriptor.deliveredID {
-                // Mapped at send into this window (IPCFastCall.deliver); a
-                // peer that maps the ring could write such a slot itself, so
-                // the range must be the window's.
+                // Mapped at send into this window (`deliverGrant`); a peer
+                // that maps the ring could write such a slot itself, so the
+                // range must be the window's.
                 let held = space.lock.withLock {
                     space.grantWindow(for: window, holds: descriptor.address, length: descriptor.length)
                 }
@@ -543,8 +543,7 @@ extension IPC {
     /// fring_grant_map: the receiver maps a grant it took off `raw`'s ring,
     /// read-only (moved grants: writable, private; on a ring that maps
     /// grants, in its window); returns the address of its first byte. Once
-    /// only; EPIPE
-    /// if the sender died first (its grants were withdrawn).
+    /// only; EPIPE if the sender died first (its grants were withdrawn).
     static func mapGrant(_ raw: UInt64, id: UInt64) throws(Errno) -> Int64 {
         let thread = UserThread.current
         let process = thread.process

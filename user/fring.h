@@ -336,9 +336,10 @@ void *fring_grant_map(int ring, uint32_t id);
 
 /* Takes a grant from a mapped ring created with FRING_MAP_GRANTS: its
  * descriptor, whose address is where the bytes are mapped, read-only, in
- * this process's window for the ring. A grant fring_grant_call handed to
- * this process while it slept on the empty ring (fring_wake_wait) arrives
- * mapped (id 0); one that waited in the ring is mapped here
+ * this process's window for the ring. A grant that fring_grant_call or
+ * fring_grant_wake_wait handed to this process while it slept on the empty
+ * ring (fring_wake_wait) arrives mapped (id 0); one that waited in the ring
+ * is mapped here
  * (fring_grant_map). Either takes the place of the window's last grant.
  * 0, or -1 with errno: EAGAIN (empty), EBADMSG (not a grant), or
  * fring_grant_map's. As with any message read from a mapped ring, the
@@ -415,7 +416,6 @@ FRING_INLINE long fring_ring_grant_call(int handle, const void *data, size_t len
  * after a fork, are copied on the receiver's first write).
  * Returns the grant id (also in the message). */
 long fring_grant(int ring, const void *data, size_t length, unsigned flags);
-
 
 /* fring_call with a grant as the request: the bytes at [data, data + length)
  * go zero-copy, shared and read-only (as fring_grant without flags), the

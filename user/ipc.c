@@ -1282,6 +1282,31 @@ static void grant_call_rules(void)
     fring_close(acks);
 }
 
+/* A grant receiver's step on the mapped rings: `ack` into the reply ring,
+ * the CPU to the granting peer (fring_wake_wait), and the next grant taken
+ * from the request ring once there. 0, or -1 with errno. */
+static int reply_and_take_grant(int ring, unsigned char *request_ring, int acks, unsigned char *ack_ring,
+                                unsigned char ack, struct fring_grant *g)
+{
+    if (fring_ring_put(ack_ring, &ack, 1) < 0)
+        return -1;
+    for (;;) {
+        if (fring_wake_wait(acks, ring) < 0)
+            return -1;
+        if (fring_ring_recv_grant(ring, request_ring, g) == 0)
+            return 0;
+        if (errno != EAGAIN)
+            return -1;
+    }
+}
+
+/* The last reply: no grant follows, so the sender is only woken. */
+static void last_reply(int acks, unsigned char *ack_ring, unsigned char ack)
+{
+    fring_ring_put(ack_ring, &ack, 1);
+    fring_wake(acks, 0);
+}
+
 /* Map-at-send: fring_grant_call or fring_grant_wake_wait to a receiver
  * asleep on an empty FRING_MAP_GRANTS ring maps the grant into the
  * receiver's window as it is sent (descriptor id 0, address set); the
@@ -1332,16 +1357,11 @@ static void grant_delivered_at_send(void)
         if (i == 1)
             read_only = access_faults((volatile char *)data, 1);
         unsigned char ack = (unsigned char)(data[0] ^ 0x5A);
-        if (fring_ring_put(ack_ring, &ack, 1) < 0)
-            break;
         if (i == ROUNDS - 1) {
-            fring_wake(acks, 0);
+            last_reply(acks, ack_ring, ack);
             break;
         }
-        do {
-            if (fring_wake_wait(acks, ring) < 0)
-                got = -1;
-        } while (got == 0 && (got = fring_ring_recv_grant(ring, request_ring, &g)) < 0 && errno == EAGAIN);
+        got = reply_and_take_grant(ring, request_ring, acks, ack_ring, ack, &g);
     }
     int status = -1;
     waitpid(pid, &status, 0);
@@ -1429,16 +1449,11 @@ static void grant_window_unmapped(void)
             munmap((void *)(uintptr_t)(g.address & ~4095ull), 4096);
             unmapped = 1;
         }
-        char ack = 'k';
-        fring_ring_put(ack_ring, &ack, 1);
         if (i == ROUNDS - 1) {
-            fring_wake(acks, 0);
+            last_reply(acks, ack_ring, 'k');
             break;
         }
-        do {
-            if (fring_wake_wait(acks, ring) < 0)
-                got = -1;
-        } while (got == 0 && (got = fring_ring_recv_grant(ring, mapped, &g)) < 0 && errno == EAGAIN);
+        got = reply_and_take_grant(ring, mapped, acks, ack_ring, 'k', &g);
     }
     int status = -1;
     waitpid(pid, &status, 0);

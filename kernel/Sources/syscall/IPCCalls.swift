@@ -500,8 +500,15 @@ extension IPC {
               let process = Threads.borrowedProcess(of: receiver) else { return false }
         let start = address & ~(UserAddressSpace.pageSize - 1)
         let end = (address + length + UserAddressSpace.pageSize - 1) & ~(UserAddressSpace.pageSize - 1)
-        let window = process._withUnsafeGuaranteedRef { process -> UInt64? in
-            guard let space = process.space, space.lock.tryAcquire() else { return nil }
+        // Borrowed: under this lock a process with a thread on a ring's wait
+        // queue keeps its space (exec swaps it only after its other threads
+        // ended, exit drops it only after all were joined, and a thread
+        // leaves its queue under this lock first).
+        guard let borrowed = process._withUnsafeGuaranteedRef({ $0.space.map { Unmanaged.passUnretained($0) } }) else {
+            return false
+        }
+        let window = borrowed._withUnsafeGuaranteedRef { space -> UInt64? in
+            guard space.lock.tryAcquire() else { return nil }
             defer { space.lock.release() }
             if space === sender { return space.deliverGrant(from: sender, start, end, for: ring.serial) }
             guard sender.lock.tryAcquire() else { return nil }

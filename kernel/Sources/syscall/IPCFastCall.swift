@@ -146,11 +146,13 @@ enum IPCFastCall {
         guard sendRaw | waitRaw <= UInt64(Int32.max),
               length > 0, length <= IPC.maximumGrant, UserMode.isUserRange(address, length),
               let borrowed = Threads.borrowedProcess(of: me) else { return false }
-        let (space, pid) = borrowed._withUnsafeGuaranteedRef { ($0.space, $0.pid) }
-        guard let space else { return false }
+        // The caller's space, borrowed: it stays while the caller runs a
+        // system call (an exec in another thread ends this one first).
+        let (borrowedSpace, pid) = borrowed._withUnsafeGuaranteedRef {
+            ($0.space.map { Unmanaged.passUnretained($0) }, $0.pid)
+        }
+        guard let sender = borrowedSpace else { return false }
         let sendName = Handle(rawValue: Int32(sendRaw)), waitName = Handle(rawValue: Int32(waitRaw))
-        // Borrowed into the closure (`space` lives to the end): no retain.
-        let sender = Unmanaged.passUnretained(space)
         Scheduler.lock.acquire()
         let delivered = callRings(me, sendName, requiring: [.send, .grant], thenWaitOn: waitName) { sendRing in
             sender._withUnsafeGuaranteedRef {
@@ -160,7 +162,9 @@ enum IPCFastCall {
         if delivered { return true }
         Scheduler.lock.release()
         CPU.enableInterrupts()
-        let pinned = try? IPC.pinnedGrant(address: address, length: length, moving: false, in: space)
+        let pinned = sender._withUnsafeGuaranteedRef {
+            try? IPC.pinnedGrant(address: address, length: length, moving: false, in: $0)
+        }
         CPU.disableInterrupts()
         guard let grant = pinned else { return false }
         Scheduler.lock.acquire()

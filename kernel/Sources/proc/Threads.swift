@@ -108,7 +108,10 @@ enum Threads {
     }
 
     /// `thread`'s process without a retain, under the same rule as
-    /// `borrowedUser`: only for the calling thread.
+    /// `borrowedUser`: for the calling thread; or, under the scheduler
+    /// lock, for a thread on a wait queue (its record keeps the reference
+    /// until the slot is reused, which needs the thread ended, and it
+    /// leaves its queue under that lock first: map-at-send's receiver).
     @inline(__always)
     static func borrowedProcess(of thread: ThreadID) -> Unmanaged<Process>? {
         UnsafeRawPointer(table + thread.index)

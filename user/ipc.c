@@ -1464,6 +1464,48 @@ static void grant_window_unmapped(void)
     fring_close(acks);
 }
 
+/* Grants over 64 KiB are never delivered at send (the kernel reads page
+ * tables with its scheduler lock held only for small ones): to a receiver
+ * waiting on the mapped rings with a window of the right size, a 17-page
+ * grant still arrives parked (id not 0) and is mapped by fring_grant_map. */
+static void grant_large_parked(void)
+{
+    enum { PAGES = 17, ROUNDS = 3 };
+    static unsigned char pages[PAGES * 4096] __attribute__((aligned(4096)));
+    memset(pages, 0x3C, sizeof pages);
+    int ring = fring_create(4, FRING_MAP_GRANTS), acks = fring_create(4, 0);
+    unsigned char *mapped = fring_map(ring), *ack_ring = fring_map(acks);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char ack;
+        int ok = 1;
+        for (int i = 0; i < ROUNDS; i++)
+            ok &= fring_ring_grant_call(ring, pages, sizeof pages, acks, ack_ring, &ack, 1) == 1;
+        _exit(ok ? 0 : 1);
+    }
+    int parked = 1, right = 1;
+    struct fring_grant g = {0};
+    int got;
+    while ((got = fring_ring_recv_grant(ring, mapped, &g)) < 0 && errno == EAGAIN)
+        fring_wait(ring, 0);
+    for (int i = 0; i < ROUNDS && got == 0; i++) {
+        const volatile unsigned char *data = (const volatile unsigned char *)(uintptr_t)g.address;
+        parked &= g.id != 0;
+        right &= g.length == sizeof pages && data[0] == 0x3C && data[sizeof pages - 1] == 0x3C;
+        if (i == ROUNDS - 1) {
+            last_reply(acks, ack_ring, 'k');
+            break;
+        }
+        got = reply_and_take_grant(ring, mapped, acks, ack_ring, 'k', &g);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK("fring_large_grant_rounds_ran", got == 0 && right && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK("fring_large_grant_parked", parked);
+    fring_close(ring);
+    fring_close(acks);
+}
+
 /* A ring made after fork reaches the child only as a handle sent over a
  * ring the child already has; the child then answers on it. */
 static void handle_passing(void)
@@ -1572,6 +1614,7 @@ int main(void)
     grant_delivered_at_send();
     grant_window_not_inherited();
     grant_window_unmapped();
+    grant_large_parked();
     mixed_sizes();
     batches();
     handle_passing();

@@ -417,6 +417,8 @@ extension IPC {
 
     /// Largest zero-copy grant: 64 MiB.
     static let maximumGrant: UInt64 = 64 << 20
+    /// Largest grant delivered at send (`deliverGrant`): 64 KiB.
+    static let deliveryPageLimit: UInt64 = 16
 
     /// fring_grant: the pages under the buffer are shared with the
     /// receiver, never copied; the slot carries a `GrantDescriptor`.
@@ -493,13 +495,16 @@ extension IPC {
     /// An empty ring: every earlier message there was taken, so the
     /// window's last grant had its receive, and no grant queued behind
     /// this one can replace it before it is taken (delivery needs an empty
-    /// ring again).
+    /// ring again). At most `deliveryPageLimit` pages: the page tables are
+    /// read with the scheduler lock held, so a larger grant is pinned and
+    /// parked instead (its walk with interrupts on).
     static func deliverGrant(from sender: UserAddressSpace, address: UInt64, length: UInt64,
                              on ring: KernelRing) -> Bool {
-        guard ring.mapsGrants, !ring.ring.hasMessage, let receiver = ring.receivers.soleWaiter,
-              let process = Threads.borrowedProcess(of: receiver) else { return false }
         let start = address & ~(UserAddressSpace.pageSize - 1)
         let end = (address + length + UserAddressSpace.pageSize - 1) & ~(UserAddressSpace.pageSize - 1)
+        guard end - start <= deliveryPageLimit * UserAddressSpace.pageSize, ring.mapsGrants, !ring.ring.hasMessage,
+              let receiver = ring.receivers.soleWaiter,
+              let process = Threads.borrowedProcess(of: receiver) else { return false }
         // Borrowed: under this lock a process with a thread on a ring's wait
         // queue keeps its space (exec swaps it only after its other threads
         // ended, exit drops it only after all were joined, and a thread

@@ -1,7 +1,8 @@
 /*
  * files.c - the ramdisk through the file syscalls: open/read/lseek/pread,
- * fstat/newfstatat/lstat/readlink, getdents64, openat, getcwd/chdir, and
- * the errors (ENOENT, ENOTDIR, EISDIR, EBADF) Linux reports.
+ * fstat/newfstatat/lstat/readlink, getdents64, openat, getcwd/chdir,
+ * ftruncate/pwrite up to the largest file, and the errors (ENOENT, ENOTDIR,
+ * EISDIR, EBADF, EFBIG) Linux reports.
  *
  * Expects the layout tools/mkinitrd.py writes: /etc/motd = "Welcome to
  * Exo.\n", /etc/hostname, /bin/sh -> busybox, /tests/, /dev/console.
@@ -175,6 +176,25 @@ static void cwd(void)
     close(dir);
 }
 
+/* A size past the largest file the RAM tree keeps (a file's contents are
+ * one kernel allocation) is refused with EFBIG, as Linux refuses one past
+ * its maximum, and the file stays as it was; within it all works. Before,
+ * ftruncate to 32 MiB stopped the kernel (the fuzzer found it). */
+static void file_size_limit(void)
+{
+    int fd = open("/big-file", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    CHECK("files_big_create", fd >= 0);
+    CHECK_ERR("files_ftruncate_past_limit_efbig", ftruncate(fd, 32 << 20), EFBIG);
+    CHECK_ERR("files_pwrite_past_limit_efbig", pwrite(fd, "x", 1, 8 << 20), EFBIG);
+    CHECK("files_unchanged_after_efbig", lseek(fd, 0, SEEK_END) == 0);
+    CHECK("files_ftruncate_within_limit", ftruncate(fd, 1 << 20) == 0 && lseek(fd, 0, SEEK_END) == (1 << 20));
+    char byte = 0;
+    CHECK("files_pwrite_within_limit",
+          pwrite(fd, "y", 1, (1 << 20) - 1) == 1 && pread(fd, &byte, 1, (1 << 20) - 1) == 1 && byte == 'y');
+    close(fd);
+    CHECK("files_big_unlinked", unlink("/big-file") == 0);
+}
+
 int main(void)
 {
     read_and_seek();
@@ -182,5 +202,6 @@ int main(void)
     errors();
     directories();
     cwd();
+    file_size_limit();
     return utest_exit();
 }

@@ -95,9 +95,15 @@ public final class RamNode {
     }
 
     /// Changes `data` in place after charging `growth` bytes (which the
-    /// change must add); nothing happens if the charge fails.
+    /// change must add); nothing happens if the charge fails. Storage grows
+    /// as an array's would (doubling), but never past the tree's largest
+    /// file, which callers check the new size against.
     func modifyData(growingBy growth: Int, _ change: (inout [UInt8]) -> Void) throws(Errno) {
         try storage.charge(growth)
+        let size = data.count + growth
+        if growth > 0 && size > data.capacity {
+            data.reserveCapacity(max(size, min(2 * data.capacity, storage.fileSizeLimit)))
+        }
         change(&data)
     }
 }
@@ -107,9 +113,14 @@ public final class RamNode {
 /// returns its bytes.
 final class StorageAccount {
     let limit: Int
+    /// The largest regular file (`RamTree.fileSizeLimit`).
+    let fileSizeLimit: Int
     private(set) var used = 0
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, fileSizeLimit: Int) {
+        self.limit = limit
+        self.fileSizeLimit = fileSizeLimit
+    }
 
     /// Counts `bytes` more (or fewer, if negative). Throws ENOSPC beyond the limit.
     func charge(_ bytes: Int) throws(Errno) {

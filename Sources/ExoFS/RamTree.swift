@@ -30,13 +30,17 @@ public final class RamTree {
     /// - Parameters:
     ///   - storageLimit: bytes of file contents and link targets the tree
     ///     may hold; beyond it writes fail with ENOSPC.
+    ///   - fileSizeLimit: the largest regular file; a write or truncate
+    ///     past it fails with EFBIG. A file's contents are one allocation,
+    ///     never larger than this (the kernel's heap has a largest block).
     ///   - device: reported as `st_dev`.
     ///   - clock: the current time; the epoch if not given.
     public init(
-        storageLimit: Int, device: LinuxDeviceNumber = LinuxDeviceNumber(major: 0, minor: 1),
+        storageLimit: Int, fileSizeLimit: Int = .max,
+        device: LinuxDeviceNumber = LinuxDeviceNumber(major: 0, minor: 1),
         clock: @escaping () -> LinuxTimespec = { .zero }
     ) {
-        let storage = StorageAccount(limit: storageLimit)
+        let storage = StorageAccount(limit: storageLimit, fileSizeLimit: fileSizeLimit)
         self.storage = storage
         self.device = device
         self.clock = clock
@@ -64,6 +68,8 @@ public final class RamTree {
     public var storageUsed: Int { storage.used }
     /// The most `storageUsed` may reach.
     public var storageLimit: Int { storage.limit }
+    /// The largest regular file.
+    public var fileSizeLimit: Int { storage.fileSizeLimit }
 
     // MARK: Metadata
 

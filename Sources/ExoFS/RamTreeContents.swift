@@ -22,8 +22,8 @@ extension RamTree {
     /// Writes `bytes` into the regular file `node` at `offset`, filling any
     /// gap past the end with zeros, and returns the bytes written (all).
     /// - Throws: EISDIR, EINVAL as `read`; EFBIG if the end would pass
-    ///   Int64.max; ENOSPC if the tree's storage limit would be passed
-    ///   (then nothing is written).
+    ///   the tree's largest file (`fileSizeLimit`) or Int64.max; ENOSPC if
+    ///   the tree's storage limit would be passed (then nothing is written).
     @discardableResult
     public func write(_ node: RamNode, at offset: Int64, _ bytes: some Collection<UInt8>) throws(Errno) -> Int {
         try checkRegular(node)
@@ -33,6 +33,7 @@ extension RamTree {
         let (end, overflow) = offset.addingReportingOverflow(Int64(count))
         if overflow { throw .fileTooLarge }
         let start = Int(offset), newEnd = Int(end)
+        if newEnd > node.data.count && newEnd > fileSizeLimit { throw .fileTooLarge }
         let growth = max(0, newEnd - node.data.count)
         try node.modifyData(growingBy: growth) { data in
             if newEnd > data.count { data.append(contentsOf: repeatElement(0, count: newEnd - data.count)) }
@@ -44,11 +45,12 @@ extension RamTree {
 
     /// Sets the regular file `node`'s size, dropping bytes past `length` or
     /// adding zeros up to it.
-    /// - Throws: EISDIR, EINVAL as `read` (a negative length too); ENOSPC
-    ///   as `write`.
+    /// - Throws: EISDIR, EINVAL as `read` (a negative length too); EFBIG
+    ///   past the largest file; ENOSPC as `write`.
     public func truncate(_ node: RamNode, to length: Int64) throws(Errno) {
         try checkRegular(node)
         if length < 0 { throw .invalidArgument }
+        if length > Int64(node.data.count) && length > Int64(fileSizeLimit) { throw .fileTooLarge }
         let newSize = Int(length), size = node.data.count
         try node.modifyData(growingBy: newSize - size) { data in
             if newSize > size {

@@ -65,6 +65,29 @@ struct RamTreeContentsTests {
         #expect(Errno.fileTooLarge.rawValue == 27)
     }
 
+    /// Past the largest file, writes and truncates are EFBIG and change
+    /// nothing; up to it the contents' storage never grows beyond it
+    /// (growth by doubling is capped), so one allocation always suffices.
+    @Test func theFileSizeLimitIsEFBIGAndBoundsTheStorage() throws {
+        let tree = RamTree(storageLimit: 1 << 20, fileSizeLimit: 1000)
+        let file = try tree.createFile("/f".utf8, permissions: 0o644).node
+        for end in stride(from: 10, through: 1000, by: 10) {       // grown a little at a time
+            try tree.write(file, at: Int64(end - 10), [UInt8](repeating: 3, count: 10))
+            #expect(file.data.capacity <= 1000)
+        }
+        #expect(file.size == 1000 && tree.storageUsed == 1000)
+        #expect(throws: Errno.fileTooLarge) { try tree.write(file, at: 1000, b("x")) }
+        #expect(throws: Errno.fileTooLarge) { try tree.write(file, at: 995, [UInt8](repeating: 1, count: 6)) }
+        #expect(throws: Errno.fileTooLarge) { try tree.truncate(file, to: 1001) }
+        #expect(file.size == 1000 && tree.storageUsed == 1000)
+        // Inside the limit everything still works: overwrite, shrink, regrow.
+        try tree.write(file, at: 990, [UInt8](repeating: 4, count: 10))
+        try tree.truncate(file, to: 10)
+        try tree.truncate(file, to: 1000)
+        #expect(file.size == 1000 && file.data.capacity <= 1000 && tree.fileSizeLimit == 1000)
+        #expect(Array(try tree.read(file, at: 0, count: 12)) == [UInt8](repeating: 3, count: 10) + [0, 0])
+    }
+
     @Test func theStorageLimitIsENOSPCAndChangesNothing() throws {
         let tree = makeTree(storageLimit: 100)
         let file = try tree.createFile("/f".utf8, permissions: 0o644).node

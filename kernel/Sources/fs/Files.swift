@@ -12,7 +12,11 @@ import ExoX86
 /// Access is serialised by one lock (the tree is not thread-safe).
 enum FileSystem {
     typealias Node = RamNode
-    nonisolated(unsafe) private(set) static var tree = RamTree(storageLimit: 64 << 20)
+    /// A file's contents are one heap allocation: at most the heap's
+    /// largest block (the buddy allocator's order 10, 4 MiB), less a page
+    /// for the array's header; past it writes and truncates get EFBIG.
+    nonisolated(unsafe) private(set) static var tree = RamTree(storageLimit: 64 << 20,
+                                                               fileSizeLimit: (4 << 20) - 4096)
     static let lock = KernelSpinLock()
 
     static var root: Node { tree.root }

@@ -1282,29 +1282,33 @@ static void grant_call_rules(void)
     fring_close(acks);
 }
 
-/* A grant receiver's step on the mapped rings: `ack` into the reply ring,
- * the CPU to the granting peer (fring_wake_wait), and the next grant taken
- * from the request ring once there. 0, or -1 with errno. */
-static int reply_and_take_grant(int ring, unsigned char *request_ring, int acks, unsigned char *ack_ring,
-                                unsigned char ack, struct fring_grant *g)
+/* The receiver's side of the mapped-ring grant tests: takes `rounds`
+ * grants from `ring` (the first waited for with fring_wait), hands each to
+ * `look`, and replies with the byte it returns through the mapped reply
+ * ring, fring_wake_wait handing the CPU back until the next grant is there
+ * (after the last, the sender is only woken). Returns 0 once every round
+ * ran, or -1 with errno. */
+static int take_grants(int ring, unsigned char *mapped, int acks, unsigned char *ack_ring, int rounds,
+                       unsigned char (*look)(int round, const struct fring_grant *g, void *context), void *context)
 {
-    if (fring_ring_put(ack_ring, &ack, 1) < 0)
-        return -1;
-    for (;;) {
-        if (fring_wake_wait(acks, ring) < 0)
+    struct fring_grant g = {0};
+    int got;
+    while ((got = fring_ring_recv_grant(ring, mapped, &g)) < 0 && errno == EAGAIN)
+        fring_wait(ring, 0);
+    for (int round = 0; got == 0; round++) {
+        unsigned char ack = look(round, &g, context);
+        if (fring_ring_put(ack_ring, &ack, 1) < 0)
             return -1;
-        if (fring_ring_recv_grant(ring, request_ring, g) == 0)
+        if (round == rounds - 1) {
+            fring_wake(acks, 0);
             return 0;
-        if (errno != EAGAIN)
-            return -1;
+        }
+        do {
+            if (fring_wake_wait(acks, ring) < 0)
+                return -1;
+        } while ((got = fring_ring_recv_grant(ring, mapped, &g)) < 0 && errno == EAGAIN);
     }
-}
-
-/* The last reply: no grant follows, so the sender is only woken. */
-static void last_reply(int acks, unsigned char *ack_ring, unsigned char ack)
-{
-    fring_ring_put(ack_ring, &ack, 1);
-    fring_wake(acks, 0);
+    return -1;
 }
 
 /* Map-at-send: fring_grant_call or fring_grant_wake_wait to a receiver
@@ -1318,9 +1322,50 @@ static void last_reply(int acks, unsigned char *ack_ring, unsigned char ack)
  * seen must be the new buffer's each round. Then a delivered descriptor
  * forged by a process that maps the ring is refused by the kernel's
  * receive (EBADMSG), and the window goes. */
+/* A child that grants [data, data + length) `rounds` times through the
+ * mapped rings (fring_ring_grant_call); it exits 0 if every reply came. */
+static pid_t start_ring_granter(int ring, int acks, unsigned char *ack_ring, const void *data, size_t length,
+                                int rounds)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char ack;
+        int ok = 1;
+        for (int i = 0; i < rounds; i++)
+            ok &= fring_ring_grant_call(ring, data, length, acks, ack_ring, &ack, 1) == 1;
+        _exit(ok ? 0 : 1);
+    }
+    return pid;
+}
+
+enum { DELIVERED_LENGTH = 5000 };
+
+/* What grant_delivered_at_send's receiver saw. */
+struct delivered_rounds {
+    uint64_t window;
+    uint32_t first_id;
+    int delivered, right_bytes, same_window, read_only;
+};
+
+static unsigned char look_at_delivered(int round, const struct fring_grant *g, void *context)
+{
+    struct delivered_rounds *seen = context;
+    const volatile unsigned char *data = (const volatile unsigned char *)(uintptr_t)g->address;
+    if (round == 0) {
+        seen->window = g->address;
+        seen->first_id = g->id;
+    }
+    seen->same_window &= g->address == seen->window && g->length == DELIVERED_LENGTH;
+    seen->right_bytes &= data[0] == (unsigned char)round && data[DELIVERED_LENGTH - 1] == (unsigned char)round;
+    seen->delivered += round > 0 && g->id == 0;
+    if (round == 1)
+        seen->read_only = access_faults((volatile char *)data, 1);
+    return (unsigned char)(data[0] ^ 0x5A);
+}
+
 static void grant_delivered_at_send(void)
 {
-    enum { ROUNDS = 40, LENGTH = 5000, OFFSET = 100 };
+    enum { ROUNDS = 40, LENGTH = DELIVERED_LENGTH, OFFSET = 100 };
     static unsigned char buffers[2][2 * 4096] __attribute__((aligned(4096)));
     int ring = fring_create(4, FRING_MAP_GRANTS), acks = fring_create(4, 0);
     unsigned char *request_ring = fring_map(ring), *ack_ring = fring_map(acks);
@@ -1341,43 +1386,25 @@ static void grant_delivered_at_send(void)
         }
         _exit(bad);
     }
-    struct fring_grant g = {0};
-    int got;
-    while ((got = fring_ring_recv_grant(ring, request_ring, &g)) < 0 && errno == EAGAIN)
-        fring_wait(ring, 0);
-    CHECK("fring_first_grant_parked_then_mapped", got == 0 && g.id != 0 && g.address != 0
-                                                   && (g.address & 4095) == OFFSET);
-    uint64_t window = g.address;
-    int delivered = 0, right_bytes = 1, same_window = 1, read_only = 1;
-    for (int i = 0; got == 0; i++) {
-        const volatile unsigned char *data = (const volatile unsigned char *)g.address;
-        same_window &= g.address == window && g.length == LENGTH;
-        right_bytes &= data[0] == (unsigned char)i && data[LENGTH - 1] == (unsigned char)i;
-        delivered += i > 0 && g.id == 0;
-        if (i == 1)
-            read_only = access_faults((volatile char *)data, 1);
-        unsigned char ack = (unsigned char)(data[0] ^ 0x5A);
-        if (i == ROUNDS - 1) {
-            last_reply(acks, ack_ring, ack);
-            break;
-        }
-        got = reply_and_take_grant(ring, request_ring, acks, ack_ring, ack, &g);
-    }
+    struct delivered_rounds seen = { .right_bytes = 1, .same_window = 1 };
+    int ran = take_grants(ring, request_ring, acks, ack_ring, ROUNDS, look_at_delivered, &seen) == 0;
     int status = -1;
     waitpid(pid, &status, 0);
-    CHECK("fring_delivered_sender_saw_its_acks", WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    CHECK("fring_delivered_bytes_each_round", right_bytes);
-    CHECK("fring_delivered_into_one_window", same_window);
-    CHECK("fring_delivered_read_only", read_only);
-    CHECK("fring_delivered_at_send", delivered > 0);
+    CHECK("fring_first_grant_parked_then_mapped", seen.first_id != 0 && (seen.window & 4095) == OFFSET);
+    CHECK("fring_delivered_sender_saw_its_acks", ran && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK("fring_delivered_bytes_each_round", seen.right_bytes);
+    CHECK("fring_delivered_into_one_window", seen.same_window);
+    CHECK("fring_delivered_read_only", seen.read_only);
+    CHECK("fring_delivered_at_send", seen.delivered > 0);
 
     /* A forged delivered descriptor: id 0, an address of ours. */
     struct fring_grant forged = { 0, 0, 64, (uint64_t)(uintptr_t)buffers[0] };
     uint64_t tail = *(uint64_t *)(request_ring + FRING_OFF_TAIL);
     CHECK("fring_forged_put", fring_ring_put(request_ring, &forged, sizeof forged) == 0);
     fring_slot(request_ring, tail)[6] = FRING_TYPE_GRANT;
+    struct fring_grant g;
     CHECK_ERR("fring_forged_delivered_grant_refused", fring_recv(ring, &g, sizeof g, 0, NULL), EBADMSG);
-    CHECK("fring_forged_grant_window_revoked", access_faults((volatile char *)window, 0));
+    CHECK("fring_forged_grant_window_revoked", access_faults((volatile char *)(uintptr_t)seen.window, 0));
     fring_close(ring);
     fring_close(acks);
 }
@@ -1421,45 +1448,38 @@ static void grant_window_not_inherited(void)
  * sent while it waits is not delivered into the old range (which would
  * map pages outside any region of the process) but parked, and
  * fring_grant_map maps it afresh. */
+struct unmapped_rounds {
+    int ok, unmapped;
+    int64_t first_after;               /* the id of the first grant after the munmap */
+};
+
+static unsigned char look_and_unmap(int round, const struct fring_grant *g, void *context)
+{
+    struct unmapped_rounds *seen = context;
+    seen->ok &= strcmp((const char *)(uintptr_t)g->address, "granted") == 0;
+    if (seen->unmapped && seen->first_after < 0)
+        seen->first_after = g->id;
+    if (!seen->unmapped && g->id == 0) {     /* delivered into the window: unmap it */
+        munmap((void *)(uintptr_t)(g->address & ~4095ull), 4096);
+        seen->unmapped = 1;
+    }
+    return 'k';
+}
+
 static void grant_window_unmapped(void)
 {
     enum { ROUNDS = 20 };
     static unsigned char page[4096] __attribute__((aligned(4096))) = "granted";
     int ring = fring_create(4, FRING_MAP_GRANTS), acks = fring_create(4, 0);
     unsigned char *mapped = fring_map(ring), *ack_ring = fring_map(acks);
-    pid_t pid = fork();
-    if (pid == 0) {
-        char ack;
-        int ok = 1;
-        for (int i = 0; i < ROUNDS; i++)
-            ok &= fring_ring_grant_call(ring, page, 100, acks, ack_ring, &ack, 1) == 1;
-        _exit(ok ? 0 : 1);
-    }
-    int ok = 1, unmapped = 0;
-    int64_t first_after = -1;          /* the id of the first grant after the munmap */
-    struct fring_grant g = {0};
-    int got;
-    while ((got = fring_ring_recv_grant(ring, mapped, &g)) < 0 && errno == EAGAIN)
-        fring_wait(ring, 0);
-    for (int i = 0; i < ROUNDS && got == 0; i++) {
-        ok &= strcmp((const char *)(uintptr_t)g.address, "granted") == 0;
-        if (unmapped && first_after < 0)
-            first_after = g.id;
-        if (!unmapped && g.id == 0) {  /* delivered into the window: unmap it */
-            munmap((void *)(uintptr_t)(g.address & ~4095ull), 4096);
-            unmapped = 1;
-        }
-        if (i == ROUNDS - 1) {
-            last_reply(acks, ack_ring, 'k');
-            break;
-        }
-        got = reply_and_take_grant(ring, mapped, acks, ack_ring, 'k', &g);
-    }
+    pid_t pid = start_ring_granter(ring, acks, ack_ring, page, 100, ROUNDS);
+    struct unmapped_rounds seen = { .ok = 1, .first_after = -1 };
+    int ran = take_grants(ring, mapped, acks, ack_ring, ROUNDS, look_and_unmap, &seen) == 0;
     int status = -1;
     waitpid(pid, &status, 0);
-    CHECK("fring_unmapped_window_rounds_ran", ok && got == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    CHECK("fring_unmapped_window_had_a_delivery", unmapped);
-    CHECK("fring_unmapped_window_not_delivered_into", first_after > 0);
+    CHECK("fring_unmapped_window_rounds_ran", ran && seen.ok && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK("fring_unmapped_window_had_a_delivery", seen.unmapped);
+    CHECK("fring_unmapped_window_not_delivered_into", seen.first_after > 0);
     fring_close(ring);
     fring_close(acks);
 }
@@ -1468,40 +1488,35 @@ static void grant_window_unmapped(void)
  * tables with its scheduler lock held only for small ones): to a receiver
  * waiting on the mapped rings with a window of the right size, a 17-page
  * grant still arrives parked (id not 0) and is mapped by fring_grant_map. */
+enum { LARGE_PAGES = 17 };
+
+struct large_rounds {
+    int parked, right;
+};
+
+static unsigned char look_at_large(int round, const struct fring_grant *g, void *context)
+{
+    struct large_rounds *seen = context;
+    const volatile unsigned char *data = (const volatile unsigned char *)(uintptr_t)g->address;
+    seen->parked &= g->id != 0;
+    seen->right &= g->length == LARGE_PAGES * 4096 && data[0] == 0x3C && data[LARGE_PAGES * 4096 - 1] == 0x3C;
+    return 'k';
+}
+
 static void grant_large_parked(void)
 {
-    enum { PAGES = 17, ROUNDS = 3 };
+    enum { PAGES = LARGE_PAGES, ROUNDS = 3 };
     static unsigned char pages[PAGES * 4096] __attribute__((aligned(4096)));
     memset(pages, 0x3C, sizeof pages);
     int ring = fring_create(4, FRING_MAP_GRANTS), acks = fring_create(4, 0);
     unsigned char *mapped = fring_map(ring), *ack_ring = fring_map(acks);
-    pid_t pid = fork();
-    if (pid == 0) {
-        char ack;
-        int ok = 1;
-        for (int i = 0; i < ROUNDS; i++)
-            ok &= fring_ring_grant_call(ring, pages, sizeof pages, acks, ack_ring, &ack, 1) == 1;
-        _exit(ok ? 0 : 1);
-    }
-    int parked = 1, right = 1;
-    struct fring_grant g = {0};
-    int got;
-    while ((got = fring_ring_recv_grant(ring, mapped, &g)) < 0 && errno == EAGAIN)
-        fring_wait(ring, 0);
-    for (int i = 0; i < ROUNDS && got == 0; i++) {
-        const volatile unsigned char *data = (const volatile unsigned char *)(uintptr_t)g.address;
-        parked &= g.id != 0;
-        right &= g.length == sizeof pages && data[0] == 0x3C && data[sizeof pages - 1] == 0x3C;
-        if (i == ROUNDS - 1) {
-            last_reply(acks, ack_ring, 'k');
-            break;
-        }
-        got = reply_and_take_grant(ring, mapped, acks, ack_ring, 'k', &g);
-    }
+    pid_t pid = start_ring_granter(ring, acks, ack_ring, pages, sizeof pages, ROUNDS);
+    struct large_rounds seen = { .parked = 1, .right = 1 };
+    int ran = take_grants(ring, mapped, acks, ack_ring, ROUNDS, look_at_large, &seen) == 0;
     int status = -1;
     waitpid(pid, &status, 0);
-    CHECK("fring_large_grant_rounds_ran", got == 0 && right && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    CHECK("fring_large_grant_parked", parked);
+    CHECK("fring_large_grant_rounds_ran", ran && seen.right && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK("fring_large_grant_parked", seen.parked);
     fring_close(ring);
     fring_close(acks);
 }

@@ -62,19 +62,15 @@
 exo_syscall_entry:
     swapgs
     /* The fast paths' numbers come from memory: all -1 (never a call)
-     * while they are off, so no flag needs testing (exo_fast_syscall_numbers). */
-    cmpq exo_fast_syscall_numbers+0(%rip), %rax
-    je .Lfast_getpid
-    cmpq exo_fast_syscall_numbers+8(%rip), %rax
-    je .Lfast_gettid
-    cmpq exo_fast_syscall_numbers+16(%rip), %rax
-    je .Lfast_fring_wake_wait
-    cmpq exo_fast_syscall_numbers+24(%rip), %rax
-    je .Lfast_fring_call
-    cmpq exo_fast_syscall_numbers+32(%rip), %rax
-    je .Lfast_fring_grant_call
-    cmpq exo_fast_syscall_numbers+40(%rip), %rax
-    je .Lfast_fring_grant_wake_wait
+     * while they are off, so no flag needs testing. One compare per entry
+     * of exo_fast_syscall_numbers, in its order. */
+    .set fast_index, 0
+    .irp target, .Lfast_getpid, .Lfast_gettid, .Lfast_fring_wake_wait, .Lfast_fring_call, \
+                 .Lfast_fring_grant_call, .Lfast_fring_grant_wake_wait
+    cmpq exo_fast_syscall_numbers+8*fast_index(%rip), %rax
+    je \target
+    .set fast_index, fast_index + 1
+    .endr
 .Lslow_path:
     movq %rsp, %gs:PERCPU_USER_RSP
     movq %gs:PERCPU_KERNEL_STACK, %rsp

@@ -436,8 +436,7 @@ extension IPC {
     /// else sent as fring_grant without flags (blocking for room).
     private static func sendCallGrant(on ring: KernelRing, address: UInt64, length: UInt64,
                                       thread: UserThread) throws(Errno) {
-        if length > 0, length <= maximumGrant, UserMode.isUserRange(address, length),
-           let space = thread.process.space,
+        if ring.mapsGrants, let space = thread.process.space,
            Scheduler.withLock({ deliverGrant(from: space, address: address, length: length, on: ring) }) {
             return
         }
@@ -481,8 +480,7 @@ extension IPC {
     }
 
     /// Map-at-send, scheduler lock held: a grant of `[address, address +
-    /// length)` (checked by the caller: in user space, not empty, at most
-    /// `maximumGrant`) to a ring that maps grants, whose one waiting
+    /// length)` to a ring that maps grants, whose one waiting
     /// receiver is asleep on it with the ring empty, goes straight into
     /// that receiver's window for the ring, as its receive would have
     /// mapped it (`UserAddressSpace.deliverGrant`: in place, read from the
@@ -500,6 +498,9 @@ extension IPC {
     /// parked instead (its walk with interrupts on).
     static func deliverGrant(from sender: UserAddressSpace, address: UInt64, length: UInt64,
                              on ring: KernelRing) -> Bool {
+        // Arguments fring_grant would refuse are left to it (the caller
+        // sends them that way and reports its error).
+        guard length > 0, length <= maximumGrant, UserMode.isUserRange(address, length) else { return false }
         let start = address & ~(UserAddressSpace.pageSize - 1)
         let end = (address + length + UserAddressSpace.pageSize - 1) & ~(UserAddressSpace.pageSize - 1)
         guard end - start <= deliveryPageLimit * UserAddressSpace.pageSize, ring.mapsGrants, !ring.ring.hasMessage,

@@ -143,9 +143,9 @@ enum IPCFastCall {
     private static func grantRound(_ me: ThreadID, send sendRaw: UInt64, address: UInt64, length: UInt64,
                                    thenWaitOn waitRaw: UInt64,
                                    message: UnsafeMutablePointer<FusionRing.InlinePayload>) -> Bool {
-        guard sendRaw | waitRaw <= UInt64(Int32.max),
-              length > 0, length <= IPC.maximumGrant, UserMode.isUserRange(address, length),
-              let borrowed = Threads.borrowedProcess(of: me) else { return false }
+        guard sendRaw | waitRaw <= UInt64(Int32.max), let borrowed = Threads.borrowedProcess(of: me) else {
+            return false
+        }
         // The caller's space, borrowed: it stays while the caller runs a
         // system call (an exec in another thread ends this one first).
         let (borrowedSpace, pid) = borrowed._withUnsafeGuaranteedRef {
